@@ -1,0 +1,238 @@
+import LedgerStore
+
+/// Whose stream an event belongs to.
+public enum Subject: Sendable, Equatable, Hashable {
+    case client(String)
+    case campaign(String)
+
+    public var stream: String {
+        switch self {
+        case .client(let id): return "client/" + id
+        case .campaign(let id): return "campaign/" + id
+        }
+    }
+}
+
+/// Event metadata: who sent it, through which channel, and what it belongs to.
+public struct EventMetadata: Sendable, Equatable {
+    public var actor: String?
+    public var channel: String?
+    public var correlationId: String?
+    public var causationId: String?
+    /// Only on decisions: the rules version that produced them.
+    public var rulesVersion: String?
+
+    public init(actor: String? = nil, channel: String? = nil, correlationId: String? = nil, causationId: String? = nil, rulesVersion: String? = nil) {
+        self.actor = actor
+        self.channel = channel
+        self.correlationId = correlationId
+        self.causationId = causationId
+        self.rulesVersion = rulesVersion
+    }
+
+    public var json: String {
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        if let actor { w.key("actor"); w.string(actor) }
+        if let channel { w.key("channel"); w.string(channel) }
+        if let correlationId { w.key("correlationId"); w.string(correlationId) }
+        if let causationId { w.key("causationId"); w.string(causationId) }
+        if let rulesVersion { w.key("rulesVersion"); w.string(rulesVersion) }
+        w.endObject()
+        return w.text
+    }
+
+    /// Reads stored metadata (lenient: unknown keys are ignored).
+    public init(json: String) {
+        guard case .object(let object)? = try? JSONParser.parse(json) else {
+            self.init()
+            return
+        }
+        func text(_ key: String) -> String? {
+            if case .string(let value)? = object[key] { return value }
+            return nil
+        }
+        self.init(actor: text("actor"), channel: text("channel"), correlationId: text("correlationId"),
+                  causationId: text("causationId"), rulesVersion: text("rulesVersion"))
+    }
+}
+
+/// One validated fact on its way in: from an import line or the `append` command.
+public struct IncomingEvent: Sendable, Equatable {
+    /// 1-based line of the input (1 for a single append).
+    public var line: Int
+    public var eventId: String
+    public var type: EventType
+    public var subject: Subject
+    public var occurredAt: Timestamp
+    /// The version the payload was written in (the ledger stores it as sent and upcasts on read).
+    public var schemaVersion: Int
+    public var payload: EventPayload
+    public var metadata: EventMetadata
+    /// The stream's version before this event, when the sender wants to check it.
+    public var expectedVersion: Int64?
+}
+
+/// A rejected input: the line (or event) and the field, and what is wrong.
+public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var line: Int?
+    public var field: String?
+    public var problem: String
+    /// True for an expected-version conflict (exit 75, safe to retry after re-reading).
+    public var isConflict: Bool
+
+    public init(line: Int?, field: String?, problem: String, isConflict: Bool = false) {
+        self.line = line
+        self.field = field
+        self.problem = problem
+        self.isConflict = isConflict
+    }
+
+    public var description: String {
+        var text = ""
+        if let line { text = "line \(line)" }
+        if let field { text += text.isEmpty ? "field \(field)" : ", field \(field)" }
+        return text.isEmpty ? problem : "\(text): \(problem)"
+    }
+}
+
+/// Parses JSON Lines (SPEC §2) into validated facts.
+public enum ImportLineParser {
+    /// Longest accepted line, in bytes.
+    public static let maximumLineBytes = 1 << 20
+    static let idPattern = "letters, digits, '_' or '-', 1 to 64 characters"
+
+    /// Parses one line (without its newline). `line` is used in errors.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws(InputError) -> IncomingEvent {
+        guard bytes.count <= maximumLineBytes else {
+            throw InputError(line: line, field: nil, problem: "longer than \(maximumLineBytes) bytes")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            if error.reason.contains("UTF-8") {
+                throw InputError(line: line, field: nil, problem: "not valid UTF-8 (at byte \(error.offset + 1))")
+            }
+            throw InputError(line: line, field: nil, problem: error.description)
+        }
+        guard case .object(let object) = value else {
+            throw InputError(line: line, field: nil, problem: "malformed JSON: each line must be one JSON object, found \(value.kindName)")
+        }
+        do {
+            return try parse(object, line: line)
+        } catch {
+            throw InputError(line: line, field: error.field, problem: error.problem)
+        }
+    }
+
+    /// Parses one line held in a string.
+    public static func parse(_ text: String, line: Int) throws(InputError) -> IncomingEvent {
+        var copy = text
+        var result: Result<IncomingEvent, InputError> = .failure(InputError(line: line, field: nil, problem: "empty"))
+        copy.withUTF8 { bytes in
+            do throws(InputError) { result = .success(try parse(bytes, line: line)) } catch { result = .failure(error) }
+        }
+        return try result.get()
+    }
+
+    static func parse(_ object: JSONObject, line: Int) throws(FieldError) -> IncomingEvent {
+        var r = FieldReader(object, prefix: "")
+        let typeName = try r.text("type", maxLength: 64)
+        guard let type = EventType(rawValue: typeName) else {
+            throw FieldError(field: "type", problem: "unknown event type \"\(typeName.prefix(64))\" (see schemas/events/)")
+        }
+        guard !type.isDecision else {
+            throw FieldError(field: "type", problem: "\(type.rawValue) is a decision: only the ledger's own policies write it")
+        }
+        var eventId = ""
+        if let given = try r.optionalText("eventId", maxLength: 64) {
+            guard let normalized = EventID.normalized(given) else {
+                throw FieldError(field: "eventId", problem: "must be a UUID such as 7d1c2f0e-8a5b-4c3d-9e1f-0a1b2c3d4e5f")
+            }
+            eventId = normalized
+        }
+        let clientId = try r.optionalText("clientId", maxLength: 64)
+        let campaignId = try r.optionalText("campaignId", maxLength: 64)
+        let subject: Subject
+        switch (clientId, campaignId, type.isCampaignEvent) {
+        case (let id?, nil, false):
+            guard isIdentifier(id) else { throw FieldError(field: "clientId", problem: "must be \(idPattern)") }
+            subject = .client(id)
+        case (nil, let id?, true):
+            guard isIdentifier(id) else { throw FieldError(field: "campaignId", problem: "must be \(idPattern)") }
+            subject = .campaign(id)
+        case (_, _, false):
+            throw FieldError(field: "clientId", problem: campaignId == nil ? "is required" : "\(type.rawValue) belongs to a client stream: give clientId, not campaignId")
+        case (_, _, true):
+            throw FieldError(field: "campaignId", problem: clientId == nil ? "is required" : "\(type.rawValue) belongs to a campaign stream: give campaignId, not clientId")
+        }
+        let occurredAt = try r.timestamp("occurredAt")
+        let schemaVersion = Int(try r.optionalInteger("schemaVersion", in: 1...1000) ?? Int64(type.currentSchemaVersion))
+        let expectedVersion = try r.optionalInteger("expectedVersion", in: 0...Int64(Int32.max))
+        guard let data = try r.optionalObject("data") else {
+            if object["data"] == nil { throw FieldError(field: "data", problem: "is required") }
+            throw FieldError(field: "data", problem: "must be an object")
+        }
+        let metadataObject = try r.optionalObject("metadata") ?? JSONObject()
+        try r.rejectUnknownFields()
+        let payload = try EventPayload.decode(type: type, schemaVersion: schemaVersion, data: data)
+        var m = FieldReader(metadataObject, prefix: "metadata")
+        let metadata = EventMetadata(
+            actor: try m.optionalText("actor", maxLength: 200), channel: try m.optionalText("channel", maxLength: 200),
+            correlationId: try m.optionalText("correlationId", maxLength: 200),
+            causationId: try m.optionalText("causationId", maxLength: 200))
+        try m.rejectUnknownFields()
+        return IncomingEvent(
+            line: line, eventId: eventId, type: type, subject: subject, occurredAt: occurredAt,
+            schemaVersion: type.currentSchemaVersion, payload: payload, metadata: metadata, expectedVersion: expectedVersion)
+    }
+
+    static func isIdentifier(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        return !utf8.isEmpty && utf8.count <= 64 && utf8.allSatisfy {
+            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 || $0 == 45
+        }
+    }
+
+    /// Parses a whole JSON Lines input: every line is checked before anything is written.
+    /// Blank lines are skipped; a line without `eventId` gets one derived from its bytes (and
+    /// how many identical lines came before it), so importing the same file again writes nothing.
+    public static func parseAll(_ input: UnsafeBufferPointer<UInt8>) throws(InputError) -> [IncomingEvent] {
+        var events: [IncomingEvent] = []
+        var lineOfId: [String: Int] = [:]
+        var start = 0
+        var line = 0
+        let count = input.count
+        while start < count {
+            line += 1
+            var end = start
+            while end < count, input[end] != 0x0A { end += 1 }
+            var stop = end
+            if stop > start, input[stop - 1] == 0x0D { stop -= 1 }
+            let bytes = UnsafeBufferPointer(rebasing: input[start..<stop])
+            start = end + 1
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            var event = try parse(bytes, line: line)
+            if event.eventId.isEmpty {
+                var occurrence = 0
+                repeat {
+                    var name = Array("clientledger/import-line\n".utf8)
+                    name.append(contentsOf: bytes)
+                    name.append(contentsOf: Array("\n\(occurrence)".utf8))
+                    event.eventId = EventID.derived(from: name)
+                    occurrence += 1
+                } while lineOfId[event.eventId] != nil
+            }
+            if let first = lineOfId[event.eventId] {
+                throw InputError(line: line, field: "eventId", problem: "duplicate of line \(first) (\(event.eventId))")
+            }
+            lineOfId[event.eventId] = line
+            events.append(event)
+        }
+        guard !events.isEmpty else {
+            throw InputError(line: nil, field: nil, problem: "the input is empty: no events to import")
+        }
+        return events
+    }
+}

@@ -1,0 +1,352 @@
+import LedgerStore
+
+/// The ledger's application service: takes facts in, runs the policies in the same
+/// transaction, and writes facts and decisions to the event log.
+public final class Ledger {
+    public let log: EventLog
+    public let rules: Rules
+    /// Written as `actor` on every decision.
+    public static let decisionActor = "clientledger"
+
+    public init(log: EventLog, rules: Rules) {
+        self.log = log
+        self.rules = rules
+    }
+
+    // MARK: - Import
+
+    /// What an import did.
+    public struct ImportReport: Sendable, Equatable {
+        /// Facts in the input.
+        public var received = 0
+        /// Facts written now.
+        public var factsWritten = 0
+        /// Decisions (points, expiry, tier) written now.
+        public var decisionsWritten = 0
+        /// Facts whose eventId was already stored: nothing written (a safe retry).
+        public var alreadyStored = 0
+        public var firstPosition: Int64?
+        public var lastPosition: Int64?
+        public var batchesCommitted = 0
+    }
+
+    /// A batch of a batched import was refused after earlier batches were committed.
+    public struct PartialImportError: Error, CustomStringConvertible {
+        public var committedThroughLine: Int?
+        public var report: ImportReport
+        public var underlying: any Error
+
+        public var description: String {
+            let committed = committedThroughLine.map { "lines 1–\($0) were committed (\(report.batchesCommitted) batches, \(report.factsWritten) facts, \(report.decisionsWritten) decisions)" }
+                ?? "nothing was committed"
+            return "\(underlying); \(committed); running the same file again skips what is stored"
+        }
+    }
+
+    /// Imports facts. By default one transaction: all or nothing. With `batchSize`, the whole
+    /// input is first checked in a transaction that is rolled back, then committed every
+    /// `batchSize` facts; a later refusal says which lines were committed.
+    public func importEvents(_ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil) throws -> ImportReport {
+        guard let batchSize, batchSize > 0, batchSize < events.count else {
+            return try log.write { session in
+                var report = ImportReport()
+                var states = StateCache(ledger: self, session: session)
+                try apply(events[...], session: session, states: &states, report: &report, write: true, progress: progress)
+                report.batchesCommitted = 1
+                return report
+            }
+        }
+        // Check everything first: a dry run in a transaction that never commits.
+        do {
+            try log.connection.read {
+                var report = ImportReport()
+                var states = StateCache(ledger: self, session: nil)
+                try apply(events[...], session: nil, states: &states, report: &report, write: false, progress: nil)
+            }
+        }
+        var report = ImportReport()
+        var start = 0
+        var committedThroughLine: Int?
+        while start < events.count {
+            let end = min(start + batchSize, events.count)
+            do {
+                report = try log.write { session in
+                    var batchReport = report
+                    var states = StateCache(ledger: self, session: session)
+                    try apply(events[start..<end], session: session, states: &states, report: &batchReport, write: true, progress: progress)
+                    batchReport.batchesCommitted += 1
+                    return batchReport
+                }
+            } catch {
+                throw PartialImportError(committedThroughLine: committedThroughLine, report: report, underlying: error)
+            }
+            committedThroughLine = events[end - 1].line
+            start = end
+        }
+        return report
+    }
+
+    private func apply(
+        _ events: ArraySlice<IncomingEvent>, session: AppendSession?, states: inout StateCache,
+        report: inout ImportReport, write: Bool, progress: ((Int) -> Void)?
+    ) throws {
+        let rulesVersion = rules.version
+        var seen = 0
+        for event in events {
+            seen += 1
+            if seen % 50_000 == 0 { progress?(seen) }
+            report.received += 1
+            let stream = event.subject.stream
+            let data = event.payload.dataJSON
+            if let stored = try states.storedEvent(id: event.eventId) {
+                guard stored.stream == stream, stored.type == event.type.rawValue, stored.data == data else {
+                    throw InputError(line: event.line, field: "eventId", problem: "\(event.eventId) is already stored at position \(stored.position) for a different event")
+                }
+                report.alreadyStored += 1
+                continue
+            }
+            let planned: [PlannedEvent]
+            let versionBefore: Int64
+            switch event.subject {
+            case .client(let clientId):
+                var state = try states.client(clientId)
+                versionBefore = state.version
+                try checkExpected(event, current: versionBefore)
+                do {
+                    planned = try LoyaltyPolicy.process(event.payload, at: event.occurredAt, state: &state, rules: rules)
+                } catch {
+                    throw InputError(line: event.line, field: error.field, problem: error.problem)
+                }
+                states.store(state)
+            case .campaign(let campaignId):
+                var campaign = try states.campaign(campaignId)
+                versionBefore = campaign.version
+                try checkExpected(event, current: versionBefore)
+                do {
+                    try campaign.apply(event.payload, at: event.occurredAt)
+                } catch {
+                    throw InputError(line: event.line, field: error.field, problem: error.problem)
+                }
+                states.store(campaign)
+                planned = [PlannedEvent(payload: event.payload, occurredAt: event.occurredAt, isDecision: false)]
+            }
+            guard write, let session else { continue }
+            var decisionIndex = 0
+            for step in planned {
+                let newEvent: NewEvent
+                if step.isDecision {
+                    newEvent = decisionEvent(step, cause: event.eventId, correlation: event.metadata.correlationId, index: decisionIndex, stream: stream, rulesVersion: rulesVersion)
+                    decisionIndex += 1
+                } else {
+                    newEvent = NewEvent(
+                        eventId: event.eventId, stream: stream, type: event.type.rawValue,
+                        schemaVersion: event.type.currentSchemaVersion, occurredAt: event.occurredAt,
+                        data: data, metadata: event.metadata.json)
+                }
+                let outcome = try session.append(newEvent)
+                if report.firstPosition == nil { report.firstPosition = outcome.position }
+                report.lastPosition = outcome.position
+                if step.isDecision { report.decisionsWritten += 1 } else { report.factsWritten += 1 }
+            }
+        }
+    }
+
+    private func checkExpected(_ event: IncomingEvent, current: Int64) throws {
+        if let expected = event.expectedVersion, expected != current {
+            throw InputError(
+                line: event.line, field: "expectedVersion",
+                problem: "conflict on \(event.subject.stream): expected version \(expected), found \(current); nothing was written, re-read the stream and retry",
+                isConflict: true)
+        }
+    }
+
+    /// A decision as an event: derived id (cause + index), causation, rules version.
+    func decisionEvent(_ step: PlannedEvent, cause: String, correlation: String?, index: Int, stream: String, rulesVersion: String) -> NewEvent {
+        NewEvent(
+            eventId: EventID.derived(from: "clientledger/decision\n\(cause)\n\(index)"),
+            stream: stream, type: step.payload.type.rawValue, schemaVersion: step.payload.type.currentSchemaVersion,
+            occurredAt: step.occurredAt, data: step.payload.dataJSON,
+            metadata: EventMetadata(actor: Self.decisionActor, correlationId: correlation ?? cause, causationId: cause, rulesVersion: rulesVersion).json)
+    }
+
+    // MARK: - Reading state
+
+    /// A client's state folded from its stream, optionally only from events that occurred
+    /// at or before `asOf` and were recorded at or before `knownAt`.
+    public func clientState(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> ClientState {
+        var state = ClientState(clientId: clientId, adjustmentLotLifetimeDays: rules.lotLifetimeDays)
+        try log.scan(EventQuery(stream: ClientState.stream(for: clientId), occurredTo: asOf, recordedTo: knownAt)) { event in
+            state.apply(try Self.payload(of: event), at: event.occurredMoment)
+            return true
+        }
+        return state
+    }
+
+    /// The typed payload of a stored event (upcast to the current version).
+    public static func payload(of event: RecordedEvent) throws -> EventPayload {
+        guard let type = EventType(rawValue: event.type) else {
+            throw InputError(line: nil, field: "type", problem: "position \(event.position): unknown stored event type \(event.type)")
+        }
+        guard case .object(let object) = try JSONParser.parse(event.data) else {
+            throw InputError(line: nil, field: "data", problem: "position \(event.position): stored data is not an object")
+        }
+        do {
+            return try EventPayload.decode(type: type, schemaVersion: event.schemaVersion, data: object)
+        } catch {
+            throw InputError(line: nil, field: error.field, problem: "position \(event.position): \(error.problem)")
+        }
+    }
+
+    /// Every client id with a stream, in order.
+    public func clientIds() throws -> [String] {
+        let statement = try log.connection.prepare(
+            "SELECT DISTINCT substr(stream, 8) FROM events WHERE stream >= 'client/' AND stream < 'client0' AND version = 1 ORDER BY 1")
+        var ids: [String] = []
+        while try statement.step() { ids.append(statement.string(at: 0)) }
+        return ids
+    }
+
+    // MARK: - Periodic jobs
+
+    /// What a periodic job wrote.
+    public struct JobReport: Sendable, Equatable {
+        public var clientsChanged = 0
+        public var eventsWritten = 0
+        public var points: Int64 = 0
+    }
+
+    /// Expires what is left of every lot whose end is at or before `asOf`. Running it again
+    /// for the same date writes nothing.
+    public func expirePoints(asOf: Timestamp) throws -> JobReport {
+        try runJob(name: "points-expire", asOf: asOf) { state in
+            LoyaltyPolicy.expiries(state: state, asOf: asOf)
+        }
+    }
+
+    /// Moves down clients whose tier guarantee has passed and who qualify lower at `asOf`.
+    public func evaluateTiers(asOf: Timestamp) throws -> JobReport {
+        try runJob(name: "tiers-evaluate", asOf: asOf) { state in
+            LoyaltyPolicy.downgrade(state: state, asOf: asOf, rules: rules).map { [$0] } ?? []
+        }
+    }
+
+    /// After a rules change: `TierChanged(reevaluated)` for each client whose recorded tier
+    /// differs from the one the rules in force give at `asOf`.
+    public func reconcileTiers(asOf: Timestamp) throws -> JobReport {
+        try runJob(name: "tiers-reconcile/\(rules.version)", asOf: asOf) { state in
+            LoyaltyPolicy.reevaluation(state: state, asOf: asOf, rules: rules).map { [$0] } ?? []
+        }
+    }
+
+    /// Runs a job over every client in one transaction. Decisions are caused by a job run
+    /// whose id is derived from the job's name and date, so the same run never writes twice.
+    private func runJob(name: String, asOf: Timestamp, decide: (ClientState) -> [PlannedEvent]) throws -> JobReport {
+        let cause = EventID.derived(from: "clientledger/job\n\(name)\n\(asOf.iso8601)")
+        let rulesVersion = rules.version
+        return try log.write { session in
+            var report = JobReport()
+            for clientId in try clientIds() {
+                var state = try clientState(clientId)
+                let decisions = decide(state)
+                guard !decisions.isEmpty else { continue }
+                report.clientsChanged += 1
+                for (index, step) in decisions.enumerated() {
+                    let event = decisionEvent(
+                        step, cause: "\(cause)/\(clientId)", correlation: cause, index: index,
+                        stream: state.stream, rulesVersion: rulesVersion)
+                    if try session.storedEvent(id: event.eventId) != nil { continue }
+                    state.apply(step.payload, at: step.occurredAt)
+                    try session.append(event)
+                    report.eventsWritten += 1
+                    if case .pointsExpired(let points, _) = step.payload { report.points += points }
+                }
+            }
+            return report
+        }
+    }
+}
+
+// MARK: - State of the streams a transaction touches
+
+/// Client and campaign states for one transaction: folded from the log on first touch, then
+/// kept in memory so an import never re-reads a stream per event.
+struct StateCache {
+    let ledger: Ledger
+    let session: AppendSession?
+    private var clients: [String: ClientState] = [:]
+    private var campaigns: [String: CampaignState] = [:]
+    private var idQuery: Statement?
+
+    init(ledger: Ledger, session: AppendSession?) {
+        self.ledger = ledger
+        self.session = session
+    }
+
+    mutating func client(_ id: String) throws -> ClientState {
+        if let state = clients.removeValue(forKey: id) { return state }
+        return try ledger.clientState(id)
+    }
+
+    mutating func store(_ state: ClientState) {
+        clients[state.clientId] = state
+    }
+
+    mutating func campaign(_ id: String) throws -> CampaignState {
+        if let state = campaigns[id] { return state }
+        var state = CampaignState(campaignId: id)
+        try ledger.log.scan(EventQuery(stream: "campaign/" + id)) { event in
+            try state.apply(Ledger.payload(of: event), at: event.occurredMoment)
+            return true
+        }
+        return state
+    }
+
+    mutating func store(_ state: CampaignState) {
+        campaigns[state.campaignId] = state
+    }
+
+    mutating func storedEvent(id: String) throws -> StoredIdentity? {
+        if let session { return try session.storedEvent(id: id) }
+        if idQuery == nil {
+            idQuery = try ledger.log.connection.prepare("SELECT position, version, stream, type, data FROM events WHERE event_id = ?")
+        }
+        guard let query = idQuery else { return nil }
+        query.reset()
+        query.bind(id, at: 1)
+        guard try query.step() else { return nil }
+        return StoredIdentity(position: query.int64(at: 0), version: query.int64(at: 1), stream: query.string(at: 2), type: query.string(at: 3), data: query.string(at: 4))
+    }
+}
+
+/// A campaign stream's state, enough to keep its events in order.
+public struct CampaignState: Sendable {
+    public let campaignId: String
+    public var version: Int64 = 0
+    public var name: String?
+    public var launchedAt: Timestamp?
+    public var closedAt: Timestamp?
+
+    public init(campaignId: String) {
+        self.campaignId = campaignId
+    }
+
+    public mutating func apply(_ payload: EventPayload, at moment: Timestamp) throws(FieldError) {
+        switch payload {
+        case .campaignDefined(let name, _):
+            guard self.name == nil else { throw FieldError(field: "type", problem: "campaign \(campaignId) is already defined") }
+            self.name = name
+        case .campaignLaunched:
+            guard name != nil else { throw FieldError(field: "campaignId", problem: "no campaign \(campaignId) is defined") }
+            guard launchedAt == nil else { throw FieldError(field: "type", problem: "campaign \(campaignId) is already launched") }
+            guard closedAt == nil else { throw FieldError(field: "type", problem: "campaign \(campaignId) is closed") }
+            launchedAt = moment
+        case .campaignClosed:
+            guard name != nil else { throw FieldError(field: "campaignId", problem: "no campaign \(campaignId) is defined") }
+            guard closedAt == nil else { throw FieldError(field: "type", problem: "campaign \(campaignId) is already closed") }
+            closedAt = moment
+        default:
+            throw FieldError(field: "type", problem: "\(payload.type.rawValue) does not belong to a campaign stream")
+        }
+        version += 1
+    }
+}

@@ -1,0 +1,271 @@
+import LedgerStore
+
+/// Points from one award (or one positive adjustment), consumed oldest first.
+public struct PointsLot: Sendable, Equatable {
+    public var awardedAt: Timestamp
+    public var expiresAt: Timestamp
+    public var points: Int64
+    public var remaining: Int64
+    /// Awards count toward qualifying points; manual adjustments do not.
+    public var fromAward: Bool
+}
+
+/// The latest suitability assessment.
+public struct RiskAssessment: Sendable, Equatable {
+    public var level: RiskLevel
+    public var score: Int64
+    public var lowestCategory: Bool
+    public var assessedAt: Timestamp
+}
+
+/// A client's state folded from its stream: every fact and every decision, in stream order.
+///
+/// `apply` is the only way state changes, for events read back from the log and for events
+/// the policies are about to write, so the two can never disagree.
+public struct ClientState: Sendable {
+    public let clientId: String
+    /// Version of the client's stream after the last applied event.
+    public var version: Int64 = 0
+    public var registeredAt: Timestamp?
+    public var offboardedAt: Timestamp?
+    public var name = ""
+    public var segment = Segment.retail
+    public var investorType = InvestorType.ordinary
+    public var branch = ""
+    public var tier = Tier.standard
+    public var tierSince: Timestamp?
+    public var tierHistory: [(at: Timestamp, from: Tier, to: Tier, reason: TierChangeReason)] = []
+    /// Lots ordered by `awardedAt` (ties in arrival order).
+    public private(set) var lots: [PointsLot] = []
+    public private(set) var pointsAvailable: Int64 = 0
+    public private(set) var lifetimePoints: Int64 = 0
+    public private(set) var redeemedPoints: Int64 = 0
+    public private(set) var expiredPoints: Int64 = 0
+    public private(set) var adjustedPoints: Int64 = 0
+    public var netAssets = Money.zero
+    public var risk: RiskAssessment?
+    public var holdings: Set<String> = []
+    public var firstActivityAt: Timestamp?
+    public var lastActivityAt: Timestamp?
+    /// Every activity day, for lifecycle questions as of any date.
+    public var activityMoments: [Timestamp] = []
+    public var surveyScores: [(at: Timestamp, nps: Int64)] = []
+    /// Survey awards per calendar quarter (key: year × 4 + quarter index).
+    public var surveyAwardsByQuarter: [Int64: Int64] = [:]
+    /// How long a lot from a positive adjustment lives (awards carry their own `expiresAt`).
+    public let adjustmentLotLifetimeDays: Int64
+
+    /// Index of the first lot that may still hold points.
+    private var firstOpenLot = 0
+    /// Earliest `expiresAt` among lots with points left (nil: none).
+    public private(set) var nextExpiry: Timestamp?
+    // Sliding sum of award points over the qualifying window.
+    private var windowEnd: Timestamp?
+    private var windowSum: Int64 = 0
+    private var windowFirst = 0
+    private var windowLast = 0
+
+    public init(clientId: String, adjustmentLotLifetimeDays: Int64 = 730) {
+        self.clientId = clientId
+        self.adjustmentLotLifetimeDays = adjustmentLotLifetimeDays
+    }
+
+    public var isRegistered: Bool { registeredAt != nil }
+    public var isOffboarded: Bool { offboardedAt != nil }
+    public var stream: String { ClientState.stream(for: clientId) }
+
+    public static func stream(for clientId: String) -> String { "client/" + clientId }
+
+    // MARK: - Folding
+
+    /// Applies one recorded event (fact or decision) of this client's stream.
+    public mutating func apply(_ payload: EventPayload, at moment: Timestamp) {
+        version += 1
+        switch payload {
+        case .clientRegistered(let name, let segment, let investorType, let branch):
+            registeredAt = moment
+            tierSince = moment
+            self.name = name
+            self.segment = segment
+            self.investorType = investorType
+            self.branch = branch
+        case .clientProfileUpdated(let name, let segment, let investorType, let branch):
+            if let name { self.name = name }
+            if let segment { self.segment = segment }
+            if let investorType { self.investorType = investorType }
+            if let branch { self.branch = branch }
+        case .riskAssessed(let level, let score, let lowest):
+            if risk.map({ moment >= $0.assessedAt }) ?? true {
+                risk = RiskAssessment(level: level, score: score, lowestCategory: lowest, assessedAt: moment)
+            }
+        case .fundsDeposited(let amount):
+            netAssets = netAssets + amount
+            recordActivity(moment)
+        case .fundsWithdrawn(let amount):
+            netAssets = netAssets - amount
+            recordActivity(moment)
+        case .tradeExecuted:
+            recordActivity(moment)
+        case .productPurchased(let productId, _):
+            holdings.insert(productId)
+            recordActivity(moment)
+        case .productRedeemed(let productId):
+            holdings.remove(productId)
+        case .interactionLogged:
+            recordActivity(moment)
+        case .surveyAnswered(let nps):
+            surveyScores.append((moment, nps))
+        case .pointsRedeemed(let points, _):
+            consumeOldestFirst(points)
+            redeemedPoints += points
+        case .pointsAdjusted(let points, _, _):
+            adjustedPoints += points
+            if points > 0 {
+                addLot(PointsLot(
+                    awardedAt: moment, expiresAt: moment.adding(days: adjustmentLotLifetimeDays),
+                    points: points, remaining: points, fromAward: false))
+            } else {
+                consumeOldestFirst(-points)
+            }
+        case .clientOffboarded:
+            offboardedAt = moment
+        case .pointsAwarded(let points, let reason, _, let expiresAt):
+            lifetimePoints += points
+            addLot(PointsLot(awardedAt: moment, expiresAt: expiresAt, points: points, remaining: points, fromAward: true))
+            if reason == .survey { surveyAwardsByQuarter[Self.quarter(of: moment), default: 0] += 1 }
+        case .pointsExpired(let points, let lotAwardedAt):
+            expire(points, awardedAt: lotAwardedAt)
+        case .tierChanged(let from, let to, let reason):
+            tier = to
+            tierSince = moment
+            tierHistory.append((moment, from, to, reason))
+        case .campaignDefined, .campaignLaunched, .campaignClosed:
+            break
+        }
+    }
+
+    private mutating func recordActivity(_ moment: Timestamp) {
+        if firstActivityAt.map({ moment < $0 }) ?? true { firstActivityAt = moment }
+        if lastActivityAt.map({ moment > $0 }) ?? true { lastActivityAt = moment }
+        activityMoments.append(moment)
+    }
+
+    /// Calendar quarter index of a moment (year × 4 + 0…3).
+    public static func quarter(of moment: Timestamp) -> Int64 {
+        let date = moment.civilDate
+        return date.year * 4 + (date.month - 1) / 3
+    }
+
+    // MARK: - Lots
+
+    private mutating func addLot(_ lot: PointsLot) {
+        var index = lots.count
+        if let last = lots.last, last.awardedAt > lot.awardedAt {
+            // A backdated award: keep lots in award order.
+            index = lots.firstIndex { $0.awardedAt > lot.awardedAt } ?? lots.count
+        }
+        lots.insert(lot, at: index)
+        // A lot inside the part of the list the qualifying window has already summed makes
+        // that sum stale; the next query recomputes it.
+        if index < windowLast { windowEnd = nil }
+        if index < firstOpenLot { firstOpenLot = index }
+        pointsAvailable += lot.remaining
+        if nextExpiry.map({ lot.expiresAt < $0 }) ?? true { nextExpiry = lot.expiresAt }
+    }
+
+    /// Consumes points from the oldest lots first (redemptions, negative adjustments).
+    private mutating func consumeOldestFirst(_ points: Int64) {
+        var left = points
+        var index = firstOpenLot
+        while left > 0, index < lots.count {
+            let take = min(left, lots[index].remaining)
+            lots[index].remaining -= take
+            left -= take
+            if lots[index].remaining == 0, index == firstOpenLot { firstOpenLot += 1 }
+            index += 1
+        }
+        pointsAvailable -= points - left
+        refreshNextExpiry()
+    }
+
+    private mutating func expire(_ points: Int64, awardedAt: Timestamp) {
+        var left = points
+        for index in firstOpenLot..<lots.count where left > 0 && lots[index].awardedAt == awardedAt && lots[index].remaining > 0 {
+            let take = min(left, lots[index].remaining)
+            lots[index].remaining -= take
+            left -= take
+        }
+        while firstOpenLot < lots.count, lots[firstOpenLot].remaining == 0 { firstOpenLot += 1 }
+        pointsAvailable -= points - left
+        expiredPoints += points - left
+        refreshNextExpiry()
+    }
+
+    private mutating func refreshNextExpiry() {
+        nextExpiry = nil
+        for index in firstOpenLot..<lots.count where lots[index].remaining > 0 {
+            if nextExpiry.map({ lots[index].expiresAt < $0 }) ?? true { nextExpiry = lots[index].expiresAt }
+        }
+    }
+
+    /// Lots with points left that have expired at `moment` (expiresAt ≤ moment), oldest first.
+    public func lotsExpired(at moment: Timestamp) -> [PointsLot] {
+        guard let next = nextExpiry, next <= moment else { return [] }
+        var result: [PointsLot] = []
+        for index in firstOpenLot..<lots.count where lots[index].remaining > 0 && lots[index].expiresAt <= moment {
+            result.append(lots[index])
+        }
+        return result
+    }
+
+    /// Lots with points left, oldest first.
+    public var openLots: [PointsLot] { lots[firstOpenLot...].filter { $0.remaining > 0 } }
+
+    /// Points left in lots that expire in (moment, moment + days].
+    public func pointsExpiring(after moment: Timestamp, withinDays days: Int64) -> Int64 {
+        let end = moment.adding(days: days)
+        return openLots.filter { $0.expiresAt > moment && $0.expiresAt <= end }.reduce(0) { $0 + $1.remaining }
+    }
+
+    // MARK: - Qualification
+
+    /// Points awarded with `awardedAt` in (moment − windowDays, moment].
+    public mutating func qualifyingPoints(at moment: Timestamp, windowDays: Int64) -> Int64 {
+        let start = moment.adding(days: -windowDays)
+        if let end = windowEnd, moment >= end {
+            // Slide forward: add new lots up to moment, drop lots at or before start.
+            while windowLast < lots.count, lots[windowLast].awardedAt <= moment {
+                if lots[windowLast].fromAward { windowSum += lots[windowLast].points }
+                windowLast += 1
+            }
+            while windowFirst < windowLast, lots[windowFirst].awardedAt <= start {
+                if lots[windowFirst].fromAward { windowSum -= lots[windowFirst].points }
+                windowFirst += 1
+            }
+            windowEnd = moment
+            return windowSum
+        }
+        // Recompute from scratch (first query, or a moment earlier than the last one).
+        windowSum = 0
+        windowFirst = lots.firstIndex { $0.awardedAt > start } ?? lots.count
+        windowLast = windowFirst
+        while windowLast < lots.count, lots[windowLast].awardedAt <= moment {
+            if lots[windowLast].fromAward { windowSum += lots[windowLast].points }
+            windowLast += 1
+        }
+        windowEnd = moment
+        return windowSum
+    }
+
+    /// Qualifying points without touching the sliding window (for reports).
+    public func qualifyingPointsSnapshot(at moment: Timestamp, windowDays: Int64) -> Int64 {
+        let start = moment.adding(days: -windowDays)
+        return lots.filter { $0.fromAward && $0.awardedAt > start && $0.awardedAt <= moment }.reduce(0) { $0 + $1.points }
+    }
+
+    /// The risk assessment, if it is still valid at `moment`.
+    public func validRisk(at moment: Timestamp, validDays: Int64) -> RiskAssessment? {
+        guard let risk, risk.assessedAt <= moment, moment < risk.assessedAt.adding(days: validDays) else { return nil }
+        return risk
+    }
+}

@@ -1,0 +1,145 @@
+import LedgerStore
+
+/// The ledger's business rules (SPEC §4): earning, tiers, lots, lifecycle, products.
+///
+/// Loaded from a YAML file; `version` is a hash of the canonical form, so it changes exactly
+/// when a value changes (not with comments or key order).
+public struct Rules: Sendable, Equatable {
+    /// Points per `per` CNY, with an optional cap per event (before the tier multiplier).
+    public struct EarningRate: Sendable, Equatable {
+        public var points: Int64
+        public var per: Int64
+        public var capPerEvent: Int64?
+
+        /// Points earned for `amount`, rounded down, capped.
+        public func points(for amount: Money) -> Int64 {
+            // points × amount / per, rounded down once, in exact integer fen.
+            let earned = (amount.cents * points) / (per * 100)
+            if let cap = capPerEvent { return min(earned, cap) }
+            return earned
+        }
+    }
+
+    public struct TierLevel: Sendable, Equatable {
+        public var tier: Tier
+        /// Qualifying points needed (trailing window).
+        public var points: Int64
+        /// Net assets needed.
+        public var assets: Money
+        /// Earn multiplier in thousandths (1.2 → 1200), so that rounding is exact.
+        public var multiplierPermille: Int64
+    }
+
+    public struct Product: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var riskLevel: ProductRisk
+        public var minTier: Tier?
+        public var minAssets: Money?
+        public var professionalOnly: Bool
+    }
+
+    public var trade: EarningRate
+    public var purchase: EarningRate
+    public var deposit: EarningRate
+    public var surveyPoints: Int64
+    public var surveysPerQuarter: Int64
+    public var lotLifetimeDays: Int64
+    public var qualifyingWindowDays: Int64
+    public var tierGuaranteeDays: Int64
+    /// Tier table, lowest first, one row per tier.
+    public var tiers: [TierLevel]
+    public var newWithinDays: Int64
+    public var activeWithinDays: Int64
+    public var churnedAfterDays: Int64
+    public var riskAssessmentValidDays: Int64
+    public var products: [Product]
+
+    /// The row of the tier table for `tier`.
+    public func level(_ tier: Tier) -> TierLevel {
+        tiers.first { $0.tier == tier } ?? tiers[0]
+    }
+
+    /// The highest tier whose points threshold or assets threshold is met.
+    public func qualifyingTier(points: Int64, assets: Money) -> Tier {
+        var best = Tier.standard
+        for level in tiers where points >= level.points || assets >= level.assets {
+            if level.tier > best { best = level.tier }
+        }
+        return best
+    }
+
+    public func product(_ id: String) -> Product? {
+        products.first { $0.id == id }
+    }
+
+    // MARK: - Canonical form and version
+
+    /// Compact JSON of every value, in a fixed order: the input of the rules version hash.
+    public var canonicalJSON: String {
+        var w = JSONWriter(capacity: 1024)
+        func rate(_ name: String, _ rate: EarningRate) {
+            w.key(name)
+            w.beginObject()
+            if let cap = rate.capPerEvent { w.key("capPerEvent"); w.int(cap) }
+            w.key("per"); w.int(rate.per)
+            w.key("points"); w.int(rate.points)
+            w.endObject()
+        }
+        w.beginObject()
+        w.key("earning")
+        w.beginObject()
+        rate("deposit", deposit)
+        rate("purchase", purchase)
+        w.key("survey"); w.beginObject()
+        w.key("perQuarter"); w.int(surveysPerQuarter)
+        w.key("points"); w.int(surveyPoints)
+        w.endObject()
+        rate("trade", trade)
+        w.endObject()
+        w.key("lifecycle"); w.beginObject()
+        w.key("activeWithinDays"); w.int(activeWithinDays)
+        w.key("churnedAfterDays"); w.int(churnedAfterDays)
+        w.key("newWithinDays"); w.int(newWithinDays)
+        w.endObject()
+        w.key("lots"); w.beginObject()
+        w.key("lifetimeDays"); w.int(lotLifetimeDays)
+        w.endObject()
+        w.key("products"); w.beginArray()
+        for product in products {
+            w.beginObject()
+            w.key("id"); w.string(product.id)
+            if let minAssets = product.minAssets { w.key("minAssets"); w.money(minAssets) }
+            if let minTier = product.minTier { w.key("minTier"); w.string(minTier.rawValue) }
+            w.key("name"); w.string(product.name)
+            w.key("professionalOnly"); w.bool(product.professionalOnly)
+            w.key("riskLevel"); w.string(product.riskLevel.rawValue)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("riskAssessment"); w.beginObject()
+        w.key("validDays"); w.int(riskAssessmentValidDays)
+        w.endObject()
+        w.key("tiers"); w.beginObject()
+        w.key("guaranteeDays"); w.int(tierGuaranteeDays)
+        w.key("levels"); w.beginArray()
+        for level in tiers {
+            w.beginObject()
+            w.key("assets"); w.money(level.assets)
+            w.key("multiplierPermille"); w.int(level.multiplierPermille)
+            w.key("name"); w.string(level.tier.rawValue)
+            w.key("points"); w.int(level.points)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("qualifyingWindowDays"); w.int(qualifyingWindowDays)
+        w.endObject()
+        w.endObject()
+        return w.text
+    }
+
+    /// The rules version: the first 16 hex digits of SHA-256 over `canonicalJSON`.
+    public var version: String {
+        String(HashChain.sha256(Array(canonicalJSON.utf8)).hexString.prefix(16))
+    }
+}

@@ -1,0 +1,110 @@
+import Crypto
+
+/// The hash chain over the log: `hash(n) = SHA-256(hash(n-1) ‖ canonical(n))`, with
+/// `hash(0)` = 32 zero bytes.
+///
+/// `canonical(n)` is, for each field in the order below, the field's UTF-8 bytes preceded by
+/// their count as a 4-byte big-endian integer. Integers are written in decimal ASCII; text
+/// fields are the exact text stored in the row. Fields: position, stream, version, event_id,
+/// type, schema_version, occurred_at, recorded_at, data, metadata.
+/// `schemas/hash-chain.md` is the same contract for auditors.
+public enum HashChain {
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// The fields of an event that the chain covers.
+    public struct Fields {
+        public var position: Int64
+        public var stream: String
+        public var version: Int64
+        public var eventId: String
+        public var type: String
+        public var schemaVersion: Int64
+        public var occurredAt: String
+        public var recordedAt: String
+        public var data: String
+        public var metadata: String
+
+        public init(
+            position: Int64, stream: String, version: Int64, eventId: String, type: String,
+            schemaVersion: Int64, occurredAt: String, recordedAt: String, data: String, metadata: String
+        ) {
+            self.position = position
+            self.stream = stream
+            self.version = version
+            self.eventId = eventId
+            self.type = type
+            self.schemaVersion = schemaVersion
+            self.occurredAt = occurredAt
+            self.recordedAt = recordedAt
+            self.data = data
+            self.metadata = metadata
+        }
+    }
+
+    /// The hash of an event that follows `previous`.
+    public static func hash(previous: [UInt8], _ fields: Fields) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        var scratch = [UInt8]()
+        scratch.reserveCapacity(64)
+        func add(_ text: String) {
+            var copy = text
+            copy.withUTF8 { bytes in
+                addLength(bytes.count)
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+            }
+        }
+        func addLength(_ count: Int) {
+            let n = UInt32(truncatingIfNeeded: count)
+            let prefix: [UInt8] = [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+            hasher.update(data: prefix)
+        }
+        func add(_ number: Int64) {
+            scratch.removeAll(keepingCapacity: true)
+            appendDecimal(number, to: &scratch)
+            addLength(scratch.count)
+            hasher.update(data: scratch)
+        }
+        add(fields.position)
+        add(fields.stream)
+        add(fields.version)
+        add(fields.eventId)
+        add(fields.type)
+        add(fields.schemaVersion)
+        add(fields.occurredAt)
+        add(fields.recordedAt)
+        add(fields.data)
+        add(fields.metadata)
+        return Array(hasher.finalize())
+    }
+
+    /// SHA-256 of any bytes (used for rules versions and derived event ids).
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(data: bytes))
+    }
+
+    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(45) }
+        var magnitude = value.magnitude
+        var digits: [UInt8] = []
+        repeat {
+            digits.append(UInt8(48 + magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes.append(contentsOf: digits.reversed())
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Lower-case hexadecimal text of the bytes.
+    public var hexString: String {
+        let table: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(count * 2)
+        for byte in self {
+            out.append(table[Int(byte >> 4)])
+            out.append(table[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,181 @@
+internal import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a connection opens its database file.
+public enum OpenMode: Sendable {
+    /// Read only: the file must exist. Used by every command that only reads.
+    case readOnly
+    /// Read and write: the file must exist.
+    case readWrite
+    /// Read and write, creating the file (mode 0600) when it does not exist.
+    case create
+}
+
+/// One SQLite connection, configured for the ledger: WAL, `synchronous=FULL`, foreign keys
+/// and a busy timeout.
+///
+/// A connection is not `Sendable`: one owner uses it at a time.
+public final class Connection {
+    let handle: OpaquePointer
+    public let path: String
+    public let mode: OpenMode
+    private var statementCache: [String: Statement] = [:]
+    private var transactionDepth = 0
+
+    /// Opens (and for `.create`, creates) the database at `path`.
+    public init(path: String, mode: OpenMode, busyTimeoutMilliseconds: Int32 = 5_000) throws(SQLiteError) {
+        if mode == .create {
+            // Create the file ourselves so it is never world-readable, whatever the umask.
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+            if fd >= 0 { close(fd) }
+        }
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        flags |= (mode == .readOnly) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        var pointer: OpaquePointer?
+        let code = sqlite3_open_v2(path, &pointer, flags, nil)
+        guard code == SQLITE_OK, let pointer else {
+            let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            if let pointer { sqlite3_close_v2(pointer) }
+            throw SQLiteError(extendedCode: code, message: message, sql: nil)
+        }
+        self.handle = pointer
+        self.path = path
+        self.mode = mode
+        sqlite3_extended_result_codes(pointer, 1)
+        sqlite3_busy_timeout(pointer, busyTimeoutMilliseconds)
+        do {
+            try configure()
+        } catch {
+            statementCache.removeAll()
+            sqlite3_close_v2(pointer)
+            throw error
+        }
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    private func configure() throws(SQLiteError) {
+        // Touch the schema first: a file that is not a database fails here, clearly.
+        _ = try scalarInt("PRAGMA schema_version")
+        if mode != .readOnly {
+            let journal = try scalarString("PRAGMA journal_mode=WAL")
+            guard journal.lowercased() == "wal" else {
+                throw SQLiteError(extendedCode: SQLITE_ERROR, message: "could not switch to WAL (journal_mode is \(journal))", sql: "PRAGMA journal_mode=WAL")
+            }
+        }
+        try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY")
+        var enabled: Int32 = 0
+        _ = clientledger_sqlite_db_config_int(handle, SQLITE_DBCONFIG_DEFENSIVE, 1, &enabled)
+    }
+
+    // MARK: - Errors
+
+    func error(code: Int32, sql: String?) -> SQLiteError {
+        let extended = sqlite3_extended_errcode(handle)
+        return SQLiteError(
+            extendedCode: extended != 0 ? extended : code,
+            message: String(cString: sqlite3_errmsg(handle)),
+            sql: sql)
+    }
+
+    // MARK: - Statements
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw error(code: code, sql: sql) }
+    }
+
+    /// A new prepared statement, owned by the caller.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(connection: self, sql: sql)
+    }
+
+    /// A prepared statement kept for the life of the connection: for hot paths.
+    public func cached(_ sql: String) throws(SQLiteError) -> Statement {
+        if let statement = statementCache[sql] {
+            statement.reset()
+            return statement
+        }
+        let statement = try Statement(connection: self, sql: sql)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// The first column of the first row as an integer (0 when there is no row or it is NULL).
+    public func scalarInt(_ sql: String, _ bindings: [String] = []) throws(SQLiteError) -> Int64 {
+        let statement = try cached(sql)
+        defer { statement.reset() }
+        for (offset, value) in bindings.enumerated() { statement.bind(value, at: Int32(offset + 1)) }
+        return try statement.step() ? statement.int64(at: 0) : 0
+    }
+
+    /// The first column of the first row as text ("" when there is no row).
+    public func scalarString(_ sql: String) throws(SQLiteError) -> String {
+        let statement = try prepare(sql)
+        return try statement.step() ? statement.string(at: 0) : ""
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Whether a transaction is open on this connection.
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE` … `COMMIT`); rolls back and
+    /// rethrows the body's error on failure. Nested calls use savepoints.
+    public func write<R>(_ body: () throws -> R) throws -> R {
+        if transactionDepth > 0 {
+            let name = "nested_\(transactionDepth)"
+            try execute("SAVEPOINT \(name)")
+            transactionDepth += 1
+            do {
+                let result = try body()
+                transactionDepth -= 1
+                try execute("RELEASE \(name)")
+                return result
+            } catch {
+                transactionDepth -= 1
+                try? execute("ROLLBACK TO \(name); RELEASE \(name)")
+                throw error
+            }
+        }
+        try execute("BEGIN IMMEDIATE")
+        transactionDepth = 1
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            transactionDepth = 0
+            return result
+        } catch {
+            transactionDepth = 0
+            // Keep the first error: a failed rollback must not hide why we rolled back.
+            if isInTransaction { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Runs `body` in a read transaction, so that every query sees one consistent snapshot.
+    public func read<R>(_ body: () throws -> R) throws -> R {
+        if transactionDepth > 0 || isInTransaction { return try body() }
+        try execute("BEGIN DEFERRED")
+        transactionDepth = 1
+        defer {
+            transactionDepth = 0
+            if isInTransaction { try? execute("COMMIT") }
+        }
+        return try body()
+    }
+}
+
+@available(*, unavailable)
+extension Connection: Sendable {}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import LedgerDomain
+import LedgerStore
+
+extension ClientLedger {
+    struct Tiers: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Marketing and operations: periodic tier evaluation.",
+            subcommands: [Evaluate.self])
+    }
+
+    struct Points: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Marketing and operations: points expiry.",
+            subcommands: [Expire.self])
+    }
+}
+
+extension ClientLedger.Tiers {
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Downgrade clients whose tier guarantee has passed and who qualify lower.",
+            discussion: "Safe to run twice for the same date: the second run writes nothing.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var rulesOptions: RulesOptions
+
+        @Option(help: "Evaluation date (a date means the end of that day, UTC).")
+        var asOf: String
+
+        func run() throws {
+            try runMapped {
+                let moment = try parseMoment(asOf, option: "--as-of")
+                let ledger = Ledger(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let report = try ledger.evaluateTiers(asOf: moment)
+                print("tiers evaluated as of \(moment.iso8601): \(report.clientsChanged) clients downgraded")
+            }
+        }
+    }
+}
+
+extension ClientLedger.Points {
+    struct Expire: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Expire what is left of every lot whose end is at or before the date.",
+            discussion: "Safe to run twice for the same date: the second run writes nothing.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var rulesOptions: RulesOptions
+
+        @Option(help: "Expiry date (a date means the end of that day, UTC).")
+        var asOf: String
+
+        func run() throws {
+            try runMapped {
+                let moment = try parseMoment(asOf, option: "--as-of")
+                let ledger = Ledger(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let report = try ledger.expirePoints(asOf: moment)
+                print("points expired as of \(moment.iso8601): \(report.points) points from \(report.eventsWritten) lots of \(report.clientsChanged) clients")
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import LedgerDomain
+import LedgerStore
+
+/// Options every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Ledger database file (default: $CLIENTLEDGER_DB or ./clientledger.db).")
+    var db: String?
+
+    var databasePath: String {
+        db ?? ProcessInfo.processInfo.environment["CLIENTLEDGER_DB"] ?? "clientledger.db"
+    }
+
+    /// Opens the ledger's event log; read-only commands never open it for writing.
+    func openLog(readOnly: Bool) throws -> EventLog {
+        try EventLog(path: databasePath, readOnly: readOnly)
+    }
+}
+
+/// Output format of reading commands.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Options for commands that apply rules.
+struct RulesOptions: ParsableArguments {
+    @Option(name: .long, help: "Rules file (YAML). Default: the rules shipped with the ledger (SPEC §4).")
+    var rules: String?
+
+    func load() throws -> Rules {
+        if let rules { return try Rules(contentsOfFile: rules) }
+        return try Rules.defaults()
+    }
+}
+
+/// Writes to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Whether standard error is a terminal (progress is shown only then).
+var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+/// Runs a command body, turning the library's typed errors into a message on stderr and the
+/// exit code of SPEC §6.
+func runMapped(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let (code, message) = describe(error)
+        printError("error: \(message)")
+        throw ExitCode(code)
+    }
+}
+
+func describe(_ error: any Error) -> (Int32, String) {
+    switch error {
+    case let error as InputError:
+        return (error.isConflict ? 75 : 65, error.description)
+    case let error as Ledger.PartialImportError:
+        return (describe(error.underlying).0, error.description)
+    case let error as StoreError:
+        switch error {
+        case .databaseMissing, .notALedger: return (66, error.description)
+        case .conflict, .busy: return (75, error.description)
+        case .eventIdReused: return (65, error.description)
+        case .sqlite(let inner): return (inner.isBusy ? 75 : 70, error.description)
+        }
+    case let error as SQLiteError:
+        return (error.isBusy ? 75 : 70, error.description)
+    case let error as RulesError:
+        return (65, "rules: \(error.description)")
+    case let error as FieldError:
+        return (65, error.description)
+    case let error as MissingFile:
+        return (66, error.description)
+    default:
+        return (70, String(describing: error))
+    }
+}
+
+struct MissingFile: Error, CustomStringConvertible {
+    var path: String
+    var description: String { "cannot read \(path): no such file" }
+}
+
+/// Reads a whole file, or standard input for "-".
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let data = FileManager.default.contents(atPath: path) else { throw MissingFile(path: path) }
+    return data
+}
+
+/// Parses a moment given on the command line: a date (meaning the end of that day, UTC) or
+/// a full ISO-8601 time.
+func parseMoment(_ text: String, option: String) throws -> Timestamp {
+    guard let moment = Timestamp(iso8601: text) else {
+        throw ValidationError("\(option): expected a date (2026-03-02) or a time (2026-03-02T09:31:00Z), found \"\(text)\"")
+    }
+    if text.count == 10 { return moment.adding(days: 1).addingMilliseconds(-1) }
+    return moment
+}
+
+extension Timestamp {
+    func addingMilliseconds(_ ms: Int64) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + ms)
+    }
+}
+
+/// JSON text of an encodable value, keys sorted, for `--format json`.
+func jsonText<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(value) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// A plain text table with aligned columns.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n")
+}
