@@ -5,12 +5,165 @@ import LedgerStore
 
 extension ClientLedger {
     struct Seed: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Generate realistic synthetic data (not yet).")
-        func run() throws {}
+        static let configuration = CommandConfiguration(
+            abstract: "Generate realistic synthetic data, deterministic by --seed.",
+            discussion: """
+                Writes JSON Lines for `import` (to --output, or standard output), or with --append
+                imports them straight into the ledger (--db) in batches.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var rulesOptions: RulesOptions
+
+        @Option(help: "Number of clients.") var clients: Int = 1_000
+        @Option(help: "Number of facts (about; at least three per client).") var events: Int = 100_000
+        @Option(help: "Random seed: the same seed gives the same data.") var seed: UInt64 = 42
+        @Option(help: "First day of activity.") var start: String = "2024-10-01"
+        @Option(help: "Length of the period in days.") var days: Int64 = 760
+        @Option(help: "Write JSON Lines to this file instead of standard output.") var output: String?
+        @Flag(help: "Import into the ledger (--db) instead of writing JSON Lines.") var append = false
+
+        func validate() throws {
+            guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
+            guard events >= 0 else { throw ValidationError("--events must not be negative") }
+            guard days >= 30 else { throw ValidationError("--days must be at least 30") }
+            guard Timestamp(iso8601: start) != nil else { throw ValidationError("--start: expected a date such as 2024-10-01") }
+            if append, output != nil { throw ValidationError("give --output or --append, not both") }
+        }
+
+        func run() throws {
+            try runMapped {
+                let rules = try rulesOptions.load()
+                guard let startMoment = Timestamp(iso8601: start) else { return }
+                let generator = SyntheticData(
+                    options: .init(clients: clients, events: events, seed: seed, start: startMoment, days: days), rules: rules)
+                if append {
+                    let log = try global.openLog(readOnly: false)
+                    let report = try seedLedger(generator, into: Ledger(log: log, rules: rules), progress: stderrIsTerminal)
+                    print("seeded \(report.factsWritten) events (+\(report.decisionsWritten) decisions) for \(clients) clients")
+                    return
+                }
+                let sink = try OutputSink(path: output)
+                generator.generate { line in sink.write(line) }
+                sink.close()
+            }
+        }
+    }
+}
+
+/// Generates the data and imports it in one transaction.
+func seedLedger(_ generator: SyntheticData, into ledger: Ledger, progress: Bool) throws -> Ledger.ImportReport {
+    var buffer = [UInt8]()
+    generator.generate { line in
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+    }
+    let events = try buffer.withUnsafeBufferPointer { try ImportLineParser.parseAll($0) }
+    return try ledger.importEvents(events) { done in
+        if progress { printError("  \(done) of \(events.count) events…") }
+    }
+}
+
+/// Buffered line output to a file or standard output.
+final class OutputSink {
+    private let handle: FileHandle
+    private var buffer = Data()
+
+    init(path: String?) throws {
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                throw MissingFile(path: path)
+            }
+            self.handle = handle
+        } else {
+            self.handle = FileHandle.standardOutput
+        }
+        buffer.reserveCapacity(1 << 20)
     }
 
+    func write(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    func flush() {
+        handle.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() {
+        flush()
+        if handle !== FileHandle.standardOutput { handle.closeFile() }
+    }
+}
+
+extension ClientLedger {
     struct Demo: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the demo (not yet).")
-        func run() throws {}
+        static let configuration = CommandConfiguration(
+            abstract: "A tour on a fresh demo database: seed, import, read back, run the periodic jobs, verify.")
+
+        @Option(help: "Demo database (recreated on every run).")
+        var db: String = "clientledger-demo.db"
+
+        @Option(help: "Clients to generate.") var clients: Int = 300
+        @Option(help: "Facts to generate.") var events: Int = 30_000
+
+        func run() throws {
+            try runMapped {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+                let rules = try Rules.defaults()
+                let (log, _) = try EventLog.create(at: db)
+                let ledger = Ledger(log: log, rules: rules)
+                section("1. A new ledger at \(db) (rules version \(rules.version))")
+
+                let generator = SyntheticData(options: .init(clients: clients, events: events, seed: 7), rules: rules)
+                let started = Date()
+                let report = try seedLedger(generator, into: ledger, progress: false)
+                print("imported \(report.factsWritten) seeded facts for \(clients) clients; the policies added \(report.decisionsWritten) decisions (points, expiry, tiers) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+
+                section("2. A retried import writes nothing")
+                let retry = try seedLedger(generator, into: ledger, progress: false)
+                print("second import of the same data: \(retry.factsWritten) written, \(retry.alreadyStored) already stored")
+
+                section("3. Three clients, folded from their streams")
+                let ids = try ledger.clientIds()
+                let now = Timestamp.now()
+                let busiest = try ids.map { ($0, try log.version(of: "client/" + $0)) }.sorted { $0.1 > $1.1 }
+                for (id, _) in [busiest[0], busiest[busiest.count / 2], busiest[busiest.count - 1]] {
+                    let state = try ledger.clientState(id)
+                    print(ClientView(state, rules: rules, asOf: now).text.split(separator: "\n").prefix(9).joined(separator: "\n"))
+                    print("")
+                }
+
+                section("4. The first events of \(busiest[0].0)")
+                var rows: [[String]] = []
+                try log.scan(EventQuery(stream: "client/" + busiest[0].0, limit: 8)) { event in
+                    rows.append([String(event.position), String(event.version), event.type, String(event.occurredAt.prefix(19)), String(event.data.prefix(70))])
+                    return true
+                }
+                print(table(["position", "version", "type", "occurredAt", "data"], rows))
+
+                section("5. Periodic jobs as of \(now.isoDate), each run twice")
+                for run in 1...2 {
+                    let expired = try ledger.expirePoints(asOf: now)
+                    let evaluated = try ledger.evaluateTiers(asOf: now)
+                    print("run \(run): expired \(expired.points) points from \(expired.eventsWritten) lots; downgraded \(evaluated.clientsChanged) clients")
+                }
+
+                section("6. Tamper evidence")
+                let verify = try log.verifyChain()
+                print(verify.isIntact
+                    ? "chain intact: \(verify.eventsChecked) events, head \(verify.headHash)"
+                    : "BROKEN at \(verify.firstBadPosition ?? 0)")
+                print("\nTry: clientledger client show \(busiest[0].0) --db \(db)")
+                print("     clientledger events --client \(busiest[0].0) --db \(db)")
+                print("     python3 tools/verify_chain.py \(db)")
+            }
+        }
+
+        private func section(_ title: String) {
+            print("\n== \(title)")
+        }
     }
 }
