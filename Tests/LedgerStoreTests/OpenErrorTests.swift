@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+@testable import LedgerStore
+
+@Suite("Opening files that are not usable ledgers")
+struct OpenErrorTests {
+    @Test("opening a missing file throws databaseMissing and creates nothing", arguments: [true, false])
+    func missingFile(readOnly: Bool) throws {
+        try withTemporaryDatabase { database in
+            let error = expectError(StoreError.self) { _ = try EventLog(path: database.path, readOnly: readOnly) }
+            guard case .databaseMissing(let path)? = error else {
+                Issue.record("expected databaseMissing, got \(String(describing: error))")
+                return
+            }
+            #expect(path == database.path)
+            #expect(!FileManager.default.fileExists(atPath: database.path))
+        }
+    }
+
+    @Test("a file of random bytes throws notALedger", arguments: [true, false])
+    func randomBytes(readOnly: Bool) throws {
+        try withTemporaryDatabase { database in
+            var generator = SystemRandomNumberGenerator()
+            var noise = (0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            noise[0] = UInt8(ascii: "X")  // never the SQLite header by chance
+            try Data(noise).write(to: URL(fileURLWithPath: database.path))
+            let error = expectError(StoreError.self) { _ = try EventLog(path: database.path, readOnly: readOnly) }
+            guard case .notALedger(let path, _)? = error else {
+                Issue.record("expected notALedger, got \(String(describing: error))")
+                return
+            }
+            #expect(path == database.path)
+            // Nothing was written into the file.
+            #expect(try Data(contentsOf: URL(fileURLWithPath: database.path)) == Data(noise))
+        }
+    }
+
+    @Test("a text file throws notALedger")
+    func textFile() throws {
+        try withTemporaryDatabase { database in
+            try Data("not a database, just some words\n".utf8).write(to: URL(fileURLWithPath: database.path))
+            let error = expectError(StoreError.self) { _ = try EventLog(path: database.path, readOnly: true) }
+            guard case .notALedger? = error else {
+                Issue.record("expected notALedger, got \(String(describing: error))")
+                return
+            }
+        }
+    }
+
+    @Test("a truncated copy of a real ledger gives an error, not a crash")
+    func truncatedFile() throws {
+        try withTemporaryDatabase { database in
+            do {
+                let (log, _) = try EventLog.create(at: database.path)
+                let padding = String(repeating: "x", count: 900)
+                for batch in 0..<10 {
+                    try log.append((0..<30).map { index in
+                        clientEvent("C\(batch)", data: #"{"note":"\#(index) \#(padding)"}"#)
+                    })
+                }
+                // Move the WAL into the main file so the copy holds every event.
+                try log.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+            let original = try Data(contentsOf: URL(fileURLWithPath: database.path))
+            #expect(original.count > 100_000)
+            let copy = database.sibling("truncated.sqlite")
+            try original.prefix(original.count / 2).write(to: URL(fileURLWithPath: copy))
+
+            // Opening may succeed (the first page is intact) but reading the whole log must fail
+            // with a typed error.
+            var failure: (any Error)?
+            do {
+                let log = try EventLog(path: copy, readOnly: true)
+                let report = try log.verifyChain()
+                _ = try log.events(.all)
+                if !report.isIntact { failure = ChainBroken() }
+            } catch {
+                failure = error
+            }
+            let error = try #require(failure, "a ledger cut in half read back without any error")
+            #expect(error is StoreError || error is SQLiteError, "unexpected error type: \(error)")
+            if let error = error as? SQLiteError { #expect(error.isNotADatabase, "\(error)") }
+        }
+    }
+
+    struct ChainBroken: Error {}
+
+    @Test("a plain SQLite database without the ledger schema throws notALedger and is left untouched", arguments: [true, false])
+    func foreignDatabase(readOnly: Bool) throws {
+        try withTemporaryDatabase { database in
+            do {
+                let other = try Connection(path: database.path, mode: .create)
+                try other.execute("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers(name) VALUES ('x')")
+            }
+            let error = expectError(StoreError.self) { _ = try EventLog(path: database.path, readOnly: readOnly) }
+            guard case .notALedger(let path, _)? = error else {
+                Issue.record("expected notALedger, got \(String(describing: error))")
+                return
+            }
+            #expect(path == database.path)
+            let check = try Connection(path: database.path, mode: .readOnly)
+            #expect(try check.scalarInt("SELECT count(*) FROM sqlite_master WHERE name IN ('events', 'schema_migrations')") == 0)
+            #expect(try check.scalarInt("SELECT count(*) FROM customers") == 1)
+        }
+    }
+
+    @Test("an empty SQLite file (zero bytes) opened read-only is not a ledger")
+    func emptyFileReadOnly() throws {
+        try withTemporaryDatabase { database in
+            #expect(FileManager.default.createFile(atPath: database.path, contents: Data()))
+            let error = expectError(StoreError.self) { _ = try EventLog(path: database.path, readOnly: true) }
+            guard case .notALedger? = error else {
+                Issue.record("expected notALedger, got \(String(describing: error))")
+                return
+            }
+        }
+    }
+
+    @Test("a ledger opens read-only, and a read-only log refuses to write")
+    func readOnlyRefusesWrites() throws {
+        try withTemporaryDatabase { database in
+            do {
+                let (log, _) = try EventLog.create(at: database.path)
+                try log.append([clientEvent("A")])
+            }
+            let log = try EventLog(path: database.path, readOnly: true)
+            #expect(try log.events(.all).count == 1)
+            expectError((any Error).self) { try log.append([clientEvent("B")]) }
+            #expect(try eventCount(database.path) == 1)
+        }
+    }
+}
