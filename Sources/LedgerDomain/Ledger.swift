@@ -5,12 +5,34 @@ import LedgerStore
 public final class Ledger {
     public let log: EventLog
     public let rules: Rules
+    /// `rules.version`, computed once: every decision carries it.
+    public let rulesVersion: String
     /// Written as `actor` on every decision.
     public static let decisionActor = "clientledger"
+
+    /// Client states left by committed transactions, reused by the next one when the
+    /// stream has not moved since (checked against the log), so that a stream of single
+    /// appends never re-reads a client's history.
+    var warmClients: [String: ClientState] = [:]
 
     public init(log: EventLog, rules: Rules) {
         self.log = log
         self.rules = rules
+        self.rulesVersion = rules.version
+    }
+
+    /// Runs one write transaction with a state cache; the cache's states become warm only
+    /// when the transaction commits.
+    private func transaction<R>(_ body: (AppendSession, inout StateCache) throws -> R) throws -> R {
+        var kept: [String: ClientState] = [:]
+        let result = try log.write { session in
+            var states = StateCache(ledger: self, session: session)
+            let result = try body(session, &states)
+            kept = states.takeClients()
+            return result
+        }
+        warmClients.merge(kept) { _, new in new }
+        return result
     }
 
     // MARK: - Import
@@ -48,9 +70,8 @@ public final class Ledger {
     /// `batchSize` facts; a later refusal says which lines were committed.
     public func importEvents(_ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil) throws -> ImportReport {
         guard let batchSize, batchSize > 0, batchSize < events.count else {
-            return try log.write { session in
+            return try transaction { session, states in
                 var report = ImportReport()
-                var states = StateCache(ledger: self, session: session)
                 try apply(events[...], session: session, states: &states, report: &report, write: true, progress: progress)
                 report.batchesCommitted = 1
                 return report
@@ -70,9 +91,8 @@ public final class Ledger {
         while start < events.count {
             let end = min(start + batchSize, events.count)
             do {
-                report = try log.write { session in
+                report = try transaction { session, states in
                     var batchReport = report
-                    var states = StateCache(ledger: self, session: session)
                     try apply(events[start..<end], session: session, states: &states, report: &batchReport, write: true, progress: progress)
                     batchReport.batchesCommitted += 1
                     return batchReport
@@ -86,18 +106,35 @@ public final class Ledger {
         return report
     }
 
+    /// Imports facts handed over chunk by chunk, in one transaction.
+    func importStream(progress: ((Int) -> Void)?, next: () throws -> [IncomingEvent]?) throws -> ImportReport {
+        try transaction { session, states in
+            var report = ImportReport()
+            var done = 0
+            while let chunk = try next() {
+                try apply(chunk[...], session: session, states: &states, report: &report, write: true, progress: nil)
+                done += chunk.count
+                if done / 50_000 != (done - chunk.count) / 50_000 { progress?(done) }
+            }
+            report.batchesCommitted = 1
+            return report
+        }
+    }
+
     private func apply(
         _ events: ArraySlice<IncomingEvent>, session: AppendSession?, states: inout StateCache,
         report: inout ImportReport, write: Bool, progress: ((Int) -> Void)?
     ) throws {
-        let rulesVersion = rules.version
         var seen = 0
         for event in events {
             seen += 1
             if seen % 50_000 == 0 { progress?(seen) }
             report.received += 1
+            guard !event.eventId.isEmpty else {
+                throw InputError(line: event.line, field: "eventId", problem: "must not be empty")
+            }
             let stream = event.subject.stream
-            let data = event.payload.dataJSON
+            let data = event.dataJSON
             if let stored = try states.storedEvent(id: event.eventId) {
                 guard stored.stream == stream, stored.type == event.type.rawValue, stored.data == data else {
                     throw InputError(line: event.line, field: "eventId", problem: "\(event.eventId) is already stored at position \(stored.position) for a different event")
@@ -141,7 +178,7 @@ public final class Ledger {
                     newEvent = NewEvent(
                         eventId: event.eventId, stream: stream, type: event.type.rawValue,
                         schemaVersion: event.type.currentSchemaVersion, occurredAt: event.occurredAt,
-                        data: data, metadata: event.metadata.json)
+                        data: data, metadata: event.metadataJSON)
                 }
                 let outcome = try session.append(newEvent)
                 if report.firstPosition == nil { report.firstPosition = outcome.position }
@@ -233,7 +270,7 @@ public final class Ledger {
     /// After a rules change: `TierChanged(reevaluated)` for each client whose recorded tier
     /// differs from the one the rules in force give at `asOf`.
     public func reconcileTiers(asOf: Timestamp) throws -> JobReport {
-        try runJob(name: "tiers-reconcile/\(rules.version)", asOf: asOf) { state in
+        try runJob(name: "tiers-reconcile/\(rulesVersion)", asOf: asOf) { state in
             LoyaltyPolicy.reevaluation(state: state, asOf: asOf, rules: rules).map { [$0] } ?? []
         }
     }
@@ -242,7 +279,6 @@ public final class Ledger {
     /// whose id is derived from the job's name and date, so the same run never writes twice.
     private func runJob(name: String, asOf: Timestamp, decide: (ClientState) -> [PlannedEvent]) throws -> JobReport {
         let cause = EventID.derived(from: "clientledger/job\n\(name)\n\(asOf.iso8601)")
-        let rulesVersion = rules.version
         return try log.write { session in
             var report = JobReport()
             for clientId in try clientIds() {
@@ -284,7 +320,18 @@ struct StateCache {
 
     mutating func client(_ id: String) throws -> ClientState {
         if let state = clients.removeValue(forKey: id) { return state }
+        if let warm = ledger.warmClients.removeValue(forKey: id), let session,
+            try session.version(of: warm.stream) == warm.version
+        {
+            return warm
+        }
         return try ledger.clientState(id)
+    }
+
+    /// The client states of this transaction (to keep warm after it commits).
+    mutating func takeClients() -> [String: ClientState] {
+        defer { clients = [:] }
+        return clients
     }
 
     mutating func store(_ state: ClientState) {

@@ -45,14 +45,19 @@ public enum EventID {
     }
 
     static func format(_ bytes: [UInt8]) -> String {
-        let hex = bytes.hexString
-        let u = Array(hex.utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        for (index, byte) in u.enumerated() {
-            if index == 8 || index == 12 || index == 16 || index == 20 { out.append(UInt8(ascii: "-")) }
-            out.append(byte)
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            var index = 0
+            for (offset, byte) in bytes.prefix(16).enumerated() {
+                if offset == 4 || offset == 6 || offset == 8 || offset == 10 {
+                    buffer[index] = UInt8(ascii: "-")
+                    index += 1
+                }
+                buffer[index] = digits.utf8Start[Int(byte >> 4)]
+                buffer[index + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                index += 2
+            }
+            return index
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -188,6 +188,9 @@ public final class AppendSession {
     /// The `recorded_at` written on every event of this transaction.
     public let recordedAt: String
     private var versions: [String: Int64] = [:]
+    /// When the log was empty as the transaction began, the only stored ids are the ones
+    /// written in it: they are kept here and no lookup touches the index.
+    private var idsWrittenToEmptyLog: Set<UInt64>?
 
     init(connection: Connection) throws {
         self.connection = connection
@@ -209,6 +212,7 @@ public final class AppendSession {
             lastHash = HashChain.genesis
         }
         recordedAt = Timestamp.now().iso8601
+        if lastPosition == 0 { idsWrittenToEmptyLog = [] }
     }
 
     /// The stream's current version, counting events appended in this session.
@@ -221,6 +225,25 @@ public final class AppendSession {
         return version
     }
 
+    /// A 64-bit key of an event id: its first 16 hex digits (ids are UUIDs, random or
+    /// hash-derived). Equal ids give equal keys; a shared key only costs one real lookup.
+    static func shortKey(_ id: String) -> UInt64 {
+        var key: UInt64 = 0
+        var digits = 0
+        for byte in id.utf8 where digits < 16 {
+            let value: UInt8
+            switch byte {
+            case 48...57: value = byte - 48
+            case 97...102: value = byte - 87
+            case 65...70: value = byte - 55
+            default: continue
+            }
+            key = key << 4 | UInt64(value)
+            digits += 1
+        }
+        return key
+    }
+
     /// Throws `conflict` unless the stream is at the expected version.
     public func check(stream: String, expected: ExpectedVersion) throws {
         let current = try version(of: stream)
@@ -231,6 +254,7 @@ public final class AppendSession {
 
     /// The stored event with this id, if any.
     public func storedEvent(id: String) throws -> StoredIdentity? {
+        if let written = idsWrittenToEmptyLog, !written.contains(Self.shortKey(id)) { return nil }
         idQuery.bind(id, at: 1)
         defer { idQuery.reset() }
         guard try idQuery.step() else { return nil }
@@ -273,6 +297,7 @@ public final class AppendSession {
         lastPosition = position
         lastHash = hash
         versions[event.stream] = version
+        idsWrittenToEmptyLog?.insert(Self.shortKey(event.eventId))
         return AppendOutcome(position: position, version: version, written: true)
     }
 }

@@ -45,25 +45,31 @@ public enum HashChain {
     public static func hash(previous: [UInt8], _ fields: Fields) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
-        var scratch = [UInt8]()
-        scratch.reserveCapacity(64)
+        func add(_ bytes: UnsafeRawBufferPointer) {
+            let n = UInt32(truncatingIfNeeded: bytes.count).bigEndian
+            withUnsafeBytes(of: n) { hasher.update(bufferPointer: $0) }
+            hasher.update(bufferPointer: bytes)
+        }
         func add(_ text: String) {
             var copy = text
-            copy.withUTF8 { bytes in
-                addLength(bytes.count)
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-            }
-        }
-        func addLength(_ count: Int) {
-            let n = UInt32(truncatingIfNeeded: count)
-            let prefix: [UInt8] = [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
-            hasher.update(data: prefix)
+            copy.withUTF8 { add(UnsafeRawBufferPointer($0)) }
         }
         func add(_ number: Int64) {
-            scratch.removeAll(keepingCapacity: true)
-            appendDecimal(number, to: &scratch)
-            addLength(scratch.count)
-            hasher.update(data: scratch)
+            // Decimal ASCII, written right to left into a small stack buffer.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+                var magnitude = number.magnitude
+                var index = 20
+                repeat {
+                    index -= 1
+                    buffer[index] = UInt8(48 + magnitude % 10)
+                    magnitude /= 10
+                } while magnitude > 0
+                if number < 0 {
+                    index -= 1
+                    buffer[index] = 45
+                }
+                add(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[index..<20]))
+            }
         }
         add(fields.position)
         add(fields.stream)
@@ -81,17 +87,6 @@ public enum HashChain {
     /// SHA-256 of any bytes (used for rules versions and derived event ids).
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         Array(SHA256.hash(data: bytes))
-    }
-
-    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(45) }
-        var magnitude = value.magnitude
-        var digits: [UInt8] = []
-        repeat {
-            digits.append(UInt8(48 + magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes.append(contentsOf: digits.reversed())
     }
 }
 

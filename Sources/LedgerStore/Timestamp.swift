@@ -51,30 +51,24 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let days = dayNumber
         let (year, month, day) = Self.civil(fromDays: days)
         let msOfDay = millisecondsSinceEpoch - days * Self.millisecondsPerDay
-        let hour = msOfDay / 3_600_000
-        let minute = (msOfDay / 60_000) % 60
-        let second = (msOfDay / 1000) % 60
-        let millis = msOfDay % 1000
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(24)
-        func digits(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                bytes.append(UInt8(48 + (rest / divisor) % 10))
-                rest %= divisor
-                divisor /= 10
+        let fields: [(Int64, Int, UInt8)] = [
+            (year, 4, 45), (month, 2, 45), (day, 2, 84), (msOfDay / 3_600_000, 2, 58),
+            ((msOfDay / 60_000) % 60, 2, 58), ((msOfDay / 1000) % 60, 2, 46), (msOfDay % 1000, 3, 90),
+        ]
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var index = 0
+            for (value, width, separator) in fields {
+                var rest = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[index + k] = UInt8(48 + rest % 10)
+                    rest /= 10
+                }
+                index += width
+                buffer[index] = separator
+                index += 1
             }
+            return index
         }
-        digits(year, 4); bytes.append(45)
-        digits(month, 2); bytes.append(45)
-        digits(day, 2); bytes.append(84)
-        digits(hour, 2); bytes.append(58)
-        digits(minute, 2); bytes.append(58)
-        digits(second, 2); bytes.append(46)
-        digits(millis, 3); bytes.append(90)
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The date alone, `2026-03-02`.

@@ -18,7 +18,9 @@ public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
 struct FieldReader {
     let object: JSONObject
     let prefix: String
-    private var read: Set<String> = []
+    /// Which members have been read, by index (objects of more than 64 members are refused
+    /// as unknown fields anyway).
+    private var read: UInt64 = 0
 
     init(_ object: JSONObject, prefix: String) {
         self.object = object
@@ -32,8 +34,13 @@ struct FieldReader {
     }
 
     private mutating func value(_ key: String, required: Bool) throws(FieldError) -> JSONValue? {
-        read.insert(key)
-        guard let value = object[key], value != .null else {
+        var found: JSONValue?
+        for (index, member) in object.members.enumerated() where member.key == key {
+            if index < 64 { read |= 1 << UInt64(index) }
+            found = member.value
+            break
+        }
+        guard let value = found, value != .null else {
             if required { throw error(key, "is required") }
             return nil
         }
@@ -145,8 +152,8 @@ struct FieldReader {
 
     /// Throws for the first member that no reader asked for.
     func rejectUnknownFields() throws(FieldError) {
-        for key in object.keys where !read.contains(key) {
-            throw error(key, "is not a known field")
+        for (index, member) in object.members.enumerated() where index >= 64 || read & (1 << UInt64(index)) == 0 {
+            throw error(member.key, "is not a known field")
         }
     }
 }

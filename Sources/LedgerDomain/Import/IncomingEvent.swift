@@ -67,10 +67,33 @@ public struct IncomingEvent: Sendable, Equatable {
     public var occurredAt: Timestamp
     /// The version the payload was written in (the ledger stores it as sent and upcasts on read).
     public var schemaVersion: Int
-    public var payload: EventPayload
-    public var metadata: EventMetadata
+    public let payload: EventPayload
+    public let metadata: EventMetadata
+    /// `payload` and `metadata` as the compact JSON the ledger stores, written once when the
+    /// line is parsed (on the parser thread during an import).
+    public let dataJSON: String
+    public let metadataJSON: String
     /// The stream's version before this event, when the sender wants to check it.
     public var expectedVersion: Int64?
+    /// True when the sender gave no eventId and the ledger derived one from the line.
+    public var idWasDerived = false
+
+    public init(
+        line: Int, eventId: String, type: EventType, subject: Subject, occurredAt: Timestamp, schemaVersion: Int,
+        payload: EventPayload, metadata: EventMetadata, expectedVersion: Int64? = nil
+    ) {
+        self.line = line
+        self.eventId = eventId
+        self.type = type
+        self.subject = subject
+        self.occurredAt = occurredAt
+        self.schemaVersion = schemaVersion
+        self.payload = payload
+        self.metadata = metadata
+        self.expectedVersion = expectedVersion
+        self.dataJSON = payload.dataJSON
+        self.metadataJSON = metadata.json
+    }
 }
 
 /// A rejected input: the line (or event) and the field, and what is wrong.
@@ -119,11 +142,26 @@ public enum ImportLineParser {
         guard case .object(let object) = value else {
             throw InputError(line: line, field: nil, problem: "malformed JSON: each line must be one JSON object, found \(value.kindName)")
         }
+        var event: IncomingEvent
         do {
-            return try parse(object, line: line)
+            event = try parse(object, line: line)
         } catch {
             throw InputError(line: line, field: error.field, problem: error.problem)
         }
+        if event.eventId.isEmpty {
+            event.eventId = derivedId(for: bytes, occurrence: 0)
+            event.idWasDerived = true
+        }
+        return event
+    }
+
+    /// The id of a line sent without one: derived from its bytes and from how many identical
+    /// lines came before it in the same input, so a re-sent file maps to the same ids.
+    static func derivedId(for bytes: UnsafeBufferPointer<UInt8>, occurrence: Int) -> String {
+        var name = Array("clientledger/import-line\n".utf8)
+        name.append(contentsOf: bytes)
+        name.append(contentsOf: Array("\n\(occurrence)".utf8))
+        return EventID.derived(from: name)
     }
 
     /// Parses one line held in a string.
@@ -199,40 +237,58 @@ public enum ImportLineParser {
     /// Blank lines are skipped; a line without `eventId` gets one derived from its bytes (and
     /// how many identical lines came before it), so importing the same file again writes nothing.
     public static func parseAll(_ input: UnsafeBufferPointer<UInt8>) throws(InputError) -> [IncomingEvent] {
+        var reader = LineReader(input)
         var events: [IncomingEvent] = []
-        var lineOfId: [String: Int] = [:]
-        var start = 0
-        var line = 0
-        let count = input.count
-        while start < count {
-            line += 1
-            var end = start
-            while end < count, input[end] != 0x0A { end += 1 }
-            var stop = end
-            if stop > start, input[stop - 1] == 0x0D { stop -= 1 }
-            let bytes = UnsafeBufferPointer(rebasing: input[start..<stop])
-            start = end + 1
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            var event = try parse(bytes, line: line)
-            if event.eventId.isEmpty {
-                var occurrence = 0
-                repeat {
-                    var name = Array("clientledger/import-line\n".utf8)
-                    name.append(contentsOf: bytes)
-                    name.append(contentsOf: Array("\n\(occurrence)".utf8))
-                    event.eventId = EventID.derived(from: name)
-                    occurrence += 1
-                } while lineOfId[event.eventId] != nil
-            }
-            if let first = lineOfId[event.eventId] {
-                throw InputError(line: line, field: "eventId", problem: "duplicate of line \(first) (\(event.eventId))")
-            }
-            lineOfId[event.eventId] = line
-            events.append(event)
-        }
-        guard !events.isEmpty else {
-            throw InputError(line: nil, field: nil, problem: "the input is empty: no events to import")
-        }
+        while let chunk = try reader.next(upTo: 65_536) { events.append(contentsOf: chunk) }
         return events
+    }
+
+    /// Reads JSON Lines a chunk at a time, checking ids for duplicates across the whole input.
+    public struct LineReader {
+        private let input: UnsafeBufferPointer<UInt8>
+        private var start = 0
+        private var line = 0
+        private var lineOfId: [String: Int] = [:]
+        private var eventsRead = 0
+
+        public init(_ input: UnsafeBufferPointer<UInt8>) {
+            self.input = input
+        }
+
+        /// The next events (at most `limit`), or nil at the end of the input. An input with
+        /// no event at all is an error.
+        public mutating func next(upTo limit: Int) throws(InputError) -> [IncomingEvent]? {
+            var events: [IncomingEvent] = []
+            let count = input.count
+            while start < count, events.count < limit {
+                line += 1
+                var end = start
+                while end < count, input[end] != 0x0A { end += 1 }
+                var stop = end
+                if stop > start, input[stop - 1] == 0x0D { stop -= 1 }
+                let bytes = UnsafeBufferPointer(rebasing: input[start..<stop])
+                start = end + 1
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                var event = try parse(bytes, line: line)
+                var occurrence = 1
+                while event.idWasDerived, lineOfId[event.eventId] != nil {
+                    event.eventId = derivedId(for: bytes, occurrence: occurrence)
+                    occurrence += 1
+                }
+                if let first = lineOfId[event.eventId] {
+                    throw InputError(line: line, field: "eventId", problem: "duplicate of line \(first) (\(event.eventId))")
+                }
+                lineOfId[event.eventId] = line
+                events.append(event)
+            }
+            eventsRead += events.count
+            if events.isEmpty {
+                guard eventsRead > 0 else {
+                    throw InputError(line: nil, field: nil, problem: "the input is empty: no events to import")
+                }
+                return nil
+            }
+            return events
+        }
     }
 }

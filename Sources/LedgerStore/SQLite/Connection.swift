@@ -70,7 +70,7 @@ public final class Connection {
                 throw SQLiteError(extendedCode: SQLITE_ERROR, message: "could not switch to WAL (journal_mode is \(journal))", sql: "PRAGMA journal_mode=WAL")
             }
         }
-        try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY")
+        try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY")
         var enabled: Int32 = 0
         _ = clientledger_sqlite_db_config_int(handle, SQLITE_DBCONFIG_DEFENSIVE, 1, &enabled)
     }

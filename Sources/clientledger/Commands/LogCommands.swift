@@ -62,13 +62,12 @@ extension ClientLedger {
                 let log = try global.openLog(readOnly: false)
                 let input = try readInput(file)
                 let started = Date()
-                let events = try input.withUnsafeBytes { raw in
-                    try ImportLineParser.parseAll(raw.bindMemory(to: UInt8.self))
-                }
                 let ledger = Ledger(log: log, rules: rules)
                 let showProgress = stderrIsTerminal
-                let report = try ledger.importEvents(events, batchSize: batchSize) { done in
-                    if showProgress { printError("  \(done) of \(events.count) events…") }
+                let report = try input.withUnsafeBytes { raw in
+                    try ledger.importJSONLines(raw.bindMemory(to: UInt8.self), batchSize: batchSize) { done in
+                        if showProgress { printError("  \(done) events…") }
+                    }
                 }
                 let seconds = Date().timeIntervalSince(started)
                 if format == .json {

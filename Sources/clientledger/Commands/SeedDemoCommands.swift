@@ -58,9 +58,10 @@ func seedLedger(_ generator: SyntheticData, into ledger: Ledger, progress: Bool)
         buffer.append(contentsOf: line.utf8)
         buffer.append(0x0A)
     }
-    let events = try buffer.withUnsafeBufferPointer { try ImportLineParser.parseAll($0) }
-    return try ledger.importEvents(events) { done in
-        if progress { printError("  \(done) of \(events.count) events…") }
+    return try buffer.withUnsafeBufferPointer { bytes in
+        try ledger.importJSONLines(bytes) { done in
+            if progress { printError("  \(done) events…") }
+        }
     }
 }
 
