@@ -180,4 +180,21 @@ struct AppendTests {
             #expect(try eventCount(database.path) == 1)
         }
     }
+
+    @Test("a write nested in another continues the chain: the outer session sees what the inner one appended")
+    func nestedWriteSessions() throws {
+        try withNewLog { log, database in
+            try log.write { outer in
+                try outer.append(clientEvent("A"))
+                try log.write { inner in
+                    try inner.append(clientEvent("A"))
+                }
+                try outer.append(clientEvent("A"))
+            }
+            let stored = try log.events(.all)
+            #expect(stored.map(\.position) == [1, 2, 3])
+            #expect(stored.map(\.version) == [1, 2, 3])
+            #expect(try log.verifyChain().isIntact)
+        }
+    }
 }

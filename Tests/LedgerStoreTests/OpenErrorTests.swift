@@ -105,6 +105,35 @@ struct OpenErrorTests {
         }
     }
 
+    @Test("create on an existing SQLite database of another program refuses it and adds no tables")
+    func createOnForeignDatabase() throws {
+        try withTemporaryDatabase { database in
+            do {
+                let other = try Connection(path: database.path, mode: .create)
+                try other.execute("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT)")
+            }
+            let error = expectError(StoreError.self) { _ = try EventLog.create(at: database.path) }
+            if let error {
+                guard case .notALedger = error else {
+                    Issue.record("expected notALedger, got \(error)")
+                    return
+                }
+            }
+            let check = try Connection(path: database.path, mode: .readOnly)
+            #expect(try check.scalarInt("SELECT count(*) FROM sqlite_master WHERE name IN ('events', 'ledger_info', 'schema_migrations')") == 0)
+        }
+    }
+
+    @Test("create on an empty (zero-byte) file makes it a ledger")
+    func createOnEmptyFile() throws {
+        try withTemporaryDatabase { database in
+            #expect(FileManager.default.createFile(atPath: database.path, contents: Data()))
+            let (log, _) = try EventLog.create(at: database.path)
+            #expect(try log.verifyChain().isIntact)
+            #expect(try Migrator(LedgerSchema.migrations).pending(in: log.connection).isEmpty)
+        }
+    }
+
     @Test("an empty SQLite file (zero bytes) opened read-only is not a ledger")
     func emptyFileReadOnly() throws {
         try withTemporaryDatabase { database in
