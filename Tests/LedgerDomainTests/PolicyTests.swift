@@ -590,6 +590,146 @@ struct LedgerJobTests {
     }
 }
 
+// MARK: - Jobs and imports on one ledger, and the as-of date of a job
+
+@Suite("Ledger jobs mixed with imports")
+struct LedgerJobMixTests {
+    @Test("after the expiry job, the next import of the same ledger sees the expired balance")
+    func importAfterExpiryJob() throws {
+        try withTemporaryLedger { ledger in
+            try ledger.importLines([
+                registrationLine("C1", "2024-01-01T00:00:00Z"),
+                line("TradeExecuted", "C1", "2024-01-01T10:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":100000}"#),
+                line("SurveyAnswered", "C1", "2025-06-01T00:00:00Z", #"{"nps":9}"#),
+            ])
+            #expect(try ledger.expirePoints(asOf: at("2026-01-01T00:00:00Z")).points == 1000)
+            let before = try ledger.fingerprint()
+            do {
+                try ledger.importLines([line("PointsRedeemed", "C1", "2026-01-02T00:00:00Z", #"{"points":51,"reward":"Mug"}"#)])
+                Issue.record("redeemed expired points")
+            } catch let error as InputError {
+                #expect(error.field == "data.points")
+                #expect(error.problem.contains("50 available"), "\(error.problem)")
+            }
+            #expect(try ledger.fingerprint() == before)
+            let report = try ledger.importLines([line("PointsRedeemed", "C1", "2026-01-02T00:00:00Z", #"{"points":50,"reward":"Mug"}"#)])
+            #expect(report.factsWritten == 1)
+            #expect(report.decisionsWritten == 0, "the lot was expired by the job, not again by the import")
+            #expect(try ledger.clientState("C1").pointsAvailable == 0)
+        }
+    }
+
+    @Test("after a downgrade, the next import of the same ledger earns at the new tier's multiplier")
+    func importAfterDowngrade() throws {
+        try withTemporaryLedger { ledger in
+            try ledger.importLines([
+                registrationLine("G", "2024-01-01T00:00:00Z"),
+                line("ProductPurchased", "G", "2024-01-10T00:00:00Z", #"{"productId":"FUND-03","amount":500000}"#),
+                line("TradeExecuted", "G", "2024-07-01T00:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":250000}"#),
+            ])
+            #expect(try ledger.evaluateTiers(asOf: at("2025-01-20T00:00:00Z")).eventsWritten == 1)
+            #expect(try ledger.clientState("G").tier == .silver)
+            try ledger.importLines([line("TradeExecuted", "G", "2025-01-21T00:00:00Z", #"{"orderId":"O-2","productId":"EQ-1","notional":100000}"#)])
+            let stored = try ledger.storedEvents(of: "G")
+            #expect(stored.map(\.type).suffix(2) == ["TradeExecuted", "PointsAwarded"])
+            #expect(stored.last?.payload == .pointsAwarded(points: 1200, reason: .trade, campaignId: nil, expiresAt: at("2025-01-21T00:00:00Z").adding(days: 730)))
+            #expect(stored.map(\.event.version) == Array(1...Int64(stored.count)))
+        }
+    }
+
+    /// A decision "as of" a date may only use what had happened by that date: a rebuild of the
+    /// client as of the date must agree with it.
+    @Test("a tier evaluation as of a past date ignores facts that occurred after it")
+    func evaluateTiersUsesFactsAsOfTheDate() throws {
+        try withTemporaryLedger { ledger in
+            try ledger.importLines([
+                // Silver by assets since 2024-01-10; the money leaves on 2025-03-01.
+                registrationLine("W", "2024-01-01T00:00:00Z"),
+                line("FundsDeposited", "W", "2024-01-10T00:00:00Z", #"{"amount":100000}"#),
+                line("FundsWithdrawn", "W", "2025-03-01T00:00:00Z", #"{"amount":100000}"#),
+                // Silver by points since 2024-01-10; the money arrives on 2025-03-01.
+                registrationLine("D", "2024-01-01T00:00:00Z"),
+                line("TradeExecuted", "D", "2024-01-10T00:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":200000}"#),
+                line("FundsDeposited", "D", "2025-03-01T00:00:00Z", #"{"amount":100000}"#),
+            ])
+            let asOf = at("2025-02-01T00:00:00Z")
+            // As of Feb 1 2025, W still held 100,000 CNY (Silver); D held nothing and its
+            // points had left the window (Standard).
+            let wThen = try ledger.clientState("W", asOf: asOf)
+            #expect(defaultRules.qualifyingTier(points: 0, assets: wThen.netAssets) == .silver)
+            #expect(try ledger.clientState("D", asOf: asOf).netAssets == .zero)
+            _ = try ledger.evaluateTiers(asOf: asOf)
+            #expect(try ledger.clientState("W").tier == .silver, "W was downgraded on Feb 1 for a withdrawal of Mar 1")
+            #expect(try ledger.clientState("D").tier == .standard, "D was kept Silver on Feb 1 for a deposit of Mar 1")
+        }
+    }
+
+    @Test("reconciling after a rules change writes TierChanged(reevaluated) once")
+    func reconcileAfterRulesChange() throws {
+        let yaml = Rules.defaultYAML.replacingOccurrences(of: "points: 2000,", with: "points: 1500,")
+        let lowered = try Rules(yaml: yaml)
+        #expect(lowered.version != defaultRules.version)
+        try withTemporaryLedger { ledger in
+            try ledger.importLines([
+                registrationLine("C1", "2024-01-01T00:00:00Z"),
+                line("TradeExecuted", "C1", "2024-02-01T00:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":160000}"#),
+                registrationLine("C2", "2024-01-01T00:00:00Z"),
+                line("TradeExecuted", "C2", "2024-02-01T00:00:00Z", #"{"orderId":"O-2","productId":"EQ-1","notional":100000}"#),
+            ])
+            #expect(try ledger.clientState("C1").tier == .standard)
+            let relaxed = Ledger(log: ledger.log, rules: lowered)
+            let asOf = at("2024-03-01T00:00:00Z")
+            let report = try relaxed.reconcileTiers(asOf: asOf)
+            #expect(report.eventsWritten == 1)
+            let last = try #require(try relaxed.storedEvents(of: "C1").last)
+            #expect(last.payload == .tierChanged(from: .standard, to: .silver, reason: .reevaluated))
+            #expect(EventMetadata(json: last.event.metadata).rulesVersion == lowered.version)
+            #expect(try relaxed.clientState("C2").tier == .standard)
+            let after = try relaxed.fingerprint()
+            #expect(try relaxed.reconcileTiers(asOf: asOf).eventsWritten == 0)
+            #expect(try relaxed.fingerprint() == after)
+        }
+    }
+
+    @Test("an explicit event id stored before: same event is a no-op, a different one is refused")
+    func reusedEventIds() throws {
+        try withTemporaryLedger { ledger in
+            let id = "0f0e0d0c-0b0a-4908-8706-050403020100"
+            try ledger.importLines([
+                registrationLine("C1", "2024-01-01T00:00:00Z"),
+                line("TradeExecuted", "C1", "2024-02-01T00:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":1000}"#, eventId: id),
+            ])
+            let before = try ledger.fingerprint()
+            let retry = try ledger.importLines([line("TradeExecuted", "C1", "2024-02-01T00:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":1000.00}"#, eventId: id.uppercased())])
+            #expect(retry.alreadyStored == 1)
+            #expect(retry.factsWritten == 0)
+            #expect(try ledger.fingerprint() == before)
+            do {
+                try ledger.importLines([line("TradeExecuted", "C1", "2024-02-01T00:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":2000}"#, eventId: id)])
+                Issue.record("accepted a different event under a stored id")
+            } catch let error as InputError {
+                #expect(error.field == "eventId")
+                #expect(error.line == 1)
+            }
+            #expect(try ledger.fingerprint() == before)
+        }
+    }
+
+    @Test("a RiskAssessed imported at version 1 is stored upcast, at the current version")
+    func importedV1IsStoredUpcast() throws {
+        try withTemporaryLedger { ledger in
+            try ledger.importLines([
+                registrationLine("C1", "2024-01-01T00:00:00Z"),
+                #"{"type":"RiskAssessed","clientId":"C1","occurredAt":"2024-01-02T00:00:00Z","schemaVersion":1,"data":{"level":"C3","score":60}}"#,
+            ])
+            let stored = try #require(try ledger.log.events(EventQuery(stream: "client/C1", types: ["RiskAssessed"])).first)
+            #expect(stored.schemaVersion == EventType.riskAssessed.currentSchemaVersion)
+            #expect(stored.data == #"{"level":"C3","score":60,"lowestCategory":false}"#)
+            #expect(try ledger.clientState("C1").risk?.level == .c3)
+        }
+    }
+}
+
 // MARK: - Registration rules and atomic refusals
 
 @Suite("Loyalty policy: registration rules")
