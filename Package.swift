@@ -3,7 +3,7 @@ import PackageDescription
 
 /// ClientLedger: an event-sourced client-lifecycle and loyalty ledger on SQLite.
 ///
-/// Dependencies point one way: clientledger (CLI) → LedgerDomain → LedgerStore → CSQLite.
+/// Dependencies point one way: clientledger (CLI) → LedgerProjections → LedgerDomain → LedgerStore → CSQLite.
 let package = Package(
     name: "ClientLedger",
     platforms: [.macOS(.v13)],
@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "clientledger", targets: ["clientledger"]),
         .library(name: "LedgerStore", targets: ["LedgerStore"]),
         .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
+        .library(name: "LedgerProjections", targets: ["LedgerProjections"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -29,10 +30,11 @@ let package = Package(
             dependencies: ["LedgerStore", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Resources/default-rules.yaml")]
         ),
+        .target(name: "LedgerProjections", dependencies: ["LedgerDomain", "LedgerStore"]),
         .executableTarget(
             name: "clientledger",
             dependencies: [
-                "LedgerDomain", "LedgerStore",
+                "LedgerProjections", "LedgerDomain", "LedgerStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +47,7 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "LedgerProjectionsTests", dependencies: ["LedgerProjections", "LedgerDomain", "LedgerStore"]),
         .testTarget(
             name: "ClientLedgerCLITests",
             dependencies: ["LedgerStore"],

@@ -45,7 +45,7 @@ public final class EventLog {
                     throw StoreError.notALedger(path: path, reason: "schema is older than this program; open it once for writing to upgrade")
                 }
             } else {
-                if mode == .readWrite, try migrator.applied(in: connection).isEmpty,
+                if try migrator.applied(in: connection).isEmpty,
                     try connection.scalarInt("SELECT count(*) FROM sqlite_master") > 0
                 {
                     throw StoreError.notALedger(path: path, reason: "an SQLite database without the ClientLedger schema")
@@ -67,6 +67,9 @@ public final class EventLog {
     /// Runs `body` in one write transaction. Everything `body` appends is committed together,
     /// or — when `body` throws — none of it.
     public func write<R>(_ body: (AppendSession) throws -> R) throws -> R {
+        // A session caches the chain's head and stream versions: a second session inside
+        // the first would leave the outer one stale, so nesting is refused.
+        guard !connection.isInTransaction else { throw StoreError.nestedWrite }
         do {
             return try connection.write {
                 let session = try AppendSession(connection: connection)

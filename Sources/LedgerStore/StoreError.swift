@@ -10,6 +10,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case busy(String)
     /// An event id that is already stored arrived with a different stream, type or payload.
     case eventIdReused(eventId: String, position: Int64)
+    /// `EventLog.write` was called inside another write on the same connection.
+    case nestedWrite
     /// Any other SQLite failure.
     case sqlite(SQLiteError)
 
@@ -25,6 +27,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "the database is busy (another writer holds the lock): \(detail); retry"
         case .eventIdReused(let eventId, let position):
             return "eventId \(eventId) is already stored at position \(position) with a different stream, type or payload"
+        case .nestedWrite:
+            return "an event-log write cannot be nested inside another write on the same connection"
         case .sqlite(let error):
             return error.description
         }

@@ -8,12 +8,22 @@ import Darwin
 ///
 /// The ledger writes every moment in one fixed-width form, `YYYY-MM-DDTHH:MM:SS.sssZ`, so that
 /// text order in SQLite is time order.
-public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     /// Milliseconds since 1970-01-01T00:00:00Z.
     public let millisecondsSinceEpoch: Int64
 
     public init(millisecondsSinceEpoch: Int64) {
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
+    }
+
+    /// Encoded as the number of milliseconds since the epoch.
+    public init(from decoder: any Decoder) throws {
+        millisecondsSinceEpoch = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(millisecondsSinceEpoch)
     }
 
     /// The current time of the machine's clock.

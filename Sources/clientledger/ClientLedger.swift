@@ -12,7 +12,8 @@ struct ClientLedger: ParsableCommand {
             """,
         subcommands: [
             Init.self, Import.self, Append.self, Events.self, ClientCommand.self, Audit.self,
-            RulesCommand.self, Tiers.self, Points.self, Seed.self, Demo.self,
+            RulesCommand.self, Tiers.self, Points.self, Projections.self, Membership.self, Eligibility.self,
+            Metrics.self, Seed.self, Demo.self,
         ]
     )
 }

@@ -1,5 +1,5 @@
 /// An amount of CNY, held exactly as a whole number of fen (hundredths).
-public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var cents: Int64
 
     public init(cents: Int64) {

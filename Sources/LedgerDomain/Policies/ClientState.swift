@@ -1,7 +1,7 @@
 import LedgerStore
 
 /// Points from one award (or one positive adjustment), consumed oldest first.
-public struct PointsLot: Sendable, Equatable {
+public struct PointsLot: Sendable, Equatable, Codable {
     public var awardedAt: Timestamp
     public var expiresAt: Timestamp
     public var points: Int64
@@ -11,18 +11,33 @@ public struct PointsLot: Sendable, Equatable {
 }
 
 /// The latest suitability assessment.
-public struct RiskAssessment: Sendable, Equatable {
+public struct RiskAssessment: Sendable, Equatable, Codable {
     public var level: RiskLevel
     public var score: Int64
     public var lowestCategory: Bool
     public var assessedAt: Timestamp
 }
 
+/// One change of tier in a client's history.
+public struct TierChange: Sendable, Equatable, Codable {
+    public var at: Timestamp
+    public var from: Tier
+    public var to: Tier
+    public var reason: TierChangeReason
+
+    public init(at: Timestamp, from: Tier, to: Tier, reason: TierChangeReason) {
+        self.at = at
+        self.from = from
+        self.to = to
+        self.reason = reason
+    }
+}
+
 /// A client's state folded from its stream: every fact and every decision, in stream order.
 ///
 /// `apply` is the only way state changes, for events read back from the log and for events
 /// the policies are about to write, so the two can never disagree.
-public struct ClientState: Sendable {
+public struct ClientState: Sendable, Codable {
     public let clientId: String
     /// Version of the client's stream after the last applied event.
     public var version: Int64 = 0
@@ -34,7 +49,7 @@ public struct ClientState: Sendable {
     public var branch = ""
     public var tier = Tier.standard
     public var tierSince: Timestamp?
-    public var tierHistory: [(at: Timestamp, from: Tier, to: Tier, reason: TierChangeReason)] = []
+    public var tierHistory: [TierChange] = []
     /// Lots ordered by `awardedAt` (ties in arrival order).
     public private(set) var lots: [PointsLot] = []
     public private(set) var pointsAvailable: Int64 = 0
@@ -47,9 +62,6 @@ public struct ClientState: Sendable {
     public var holdings: Set<String> = []
     public var firstActivityAt: Timestamp?
     public var lastActivityAt: Timestamp?
-    /// Every activity day, for lifecycle questions as of any date.
-    public var activityMoments: [Timestamp] = []
-    public var surveyScores: [(at: Timestamp, nps: Int64)] = []
     /// Survey awards per calendar quarter (key: year × 4 + quarter index).
     public var surveyAwardsByQuarter: [Int64: Int64] = [:]
     /// How long a lot from a positive adjustment lives (awards carry their own `expiresAt`).
@@ -113,8 +125,8 @@ public struct ClientState: Sendable {
             holdings.remove(productId)
         case .interactionLogged:
             recordActivity(moment)
-        case .surveyAnswered(let nps):
-            surveyScores.append((moment, nps))
+        case .surveyAnswered:
+            break
         case .pointsRedeemed(let points, _):
             consumeOldestFirst(points)
             redeemedPoints += points
@@ -138,7 +150,7 @@ public struct ClientState: Sendable {
         case .tierChanged(let from, let to, let reason):
             tier = to
             tierSince = moment
-            tierHistory.append((moment, from, to, reason))
+            tierHistory.append(TierChange(at: moment, from: from, to: to, reason: reason))
         case .campaignDefined, .campaignLaunched, .campaignClosed:
             break
         }
@@ -147,7 +159,6 @@ public struct ClientState: Sendable {
     private mutating func recordActivity(_ moment: Timestamp) {
         if firstActivityAt.map({ moment < $0 }) ?? true { firstActivityAt = moment }
         if lastActivityAt.map({ moment > $0 }) ?? true { lastActivityAt = moment }
-        activityMoments.append(moment)
     }
 
     /// Calendar quarter index of a moment (year × 4 + 0…3).

@@ -124,13 +124,23 @@ public enum LoyaltyPolicy {
         return PlannedEvent(payload: .tierChanged(from: state.tier, to: qualified, reason: .downgraded), occurredAt: asOf, isDecision: true)
     }
 
-    /// After a rules change: the tier the client qualifies for under `rules` at `asOf`, when
-    /// it differs from the recorded one.
-    public static func reevaluation(state: ClientState, asOf: Timestamp, rules: Rules) -> PlannedEvent? {
-        guard state.isRegistered, !state.isOffboarded else { return nil }
+    /// The tier a client holds under `rules` at `asOf`: the tier it qualifies for, except
+    /// that a tier still inside its guarantee is not taken away (downgrades wait for it).
+    public static func tierUnderRules(state: ClientState, asOf: Timestamp, rules: Rules) -> Tier {
         let points = state.qualifyingPointsSnapshot(at: asOf, windowDays: rules.qualifyingWindowDays)
         let qualified = rules.qualifyingTier(points: points, assets: state.netAssets)
-        guard qualified != state.tier else { return nil }
-        return PlannedEvent(payload: .tierChanged(from: state.tier, to: qualified, reason: .reevaluated), occurredAt: asOf, isDecision: true)
+        if qualified < state.tier, let since = state.tierSince, since.adding(days: rules.tierGuaranteeDays) >= asOf {
+            return state.tier
+        }
+        return qualified
+    }
+
+    /// After a rules change: `TierChanged(reevaluated)` when the tier under the rules in
+    /// force differs from the recorded one.
+    public static func reevaluation(state: ClientState, asOf: Timestamp, rules: Rules) -> PlannedEvent? {
+        guard state.isRegistered, !state.isOffboarded else { return nil }
+        let tier = tierUnderRules(state: state, asOf: asOf, rules: rules)
+        guard tier != state.tier else { return nil }
+        return PlannedEvent(payload: .tierChanged(from: state.tier, to: tier, reason: .reevaluated), occurredAt: asOf, isDecision: true)
     }
 }

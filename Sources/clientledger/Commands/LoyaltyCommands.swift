@@ -7,7 +7,7 @@ extension ClientLedger {
     struct Tiers: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Marketing and operations: periodic tier evaluation.",
-            subcommands: [Evaluate.self])
+            subcommands: [Evaluate.self, Reconcile.self])
     }
 
     struct Points: ParsableCommand {
@@ -35,6 +35,32 @@ extension ClientLedger.Tiers {
                 let ledger = Ledger(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
                 let report = try ledger.evaluateTiers(asOf: moment)
                 print("tiers evaluated as of \(moment.iso8601): \(report.clientsChanged) clients downgraded")
+            }
+        }
+    }
+}
+
+extension ClientLedger.Tiers {
+    struct Reconcile: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "After a rules change: TierChanged(reevaluated) for every client whose recorded tier differs from the rules' tier.",
+            discussion: """
+                The rules' tier is the tier the client qualifies for under the rules in force, except that a
+                tier still inside its guarantee is kept. Run `projections diff` first to see what would change.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var rulesOptions: RulesOptions
+
+        @Option(help: "Evaluation date (default: now; a date means the end of that day, UTC).")
+        var asOf: String?
+
+        func run() throws {
+            try runMapped {
+                let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
+                let ledger = Ledger(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let report = try ledger.reconcileTiers(asOf: moment)
+                print("tiers reconciled with rules \(ledger.rulesVersion) as of \(moment.iso8601): \(report.clientsChanged) clients changed tier")
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
+import LedgerProjections
 import LedgerStore
 
 /// Options every command shares.
@@ -72,6 +73,7 @@ func describe(_ error: any Error) -> (Int32, String) {
         case .conflict, .busy: return (75, error.description)
         case .eventIdReused: return (65, error.description)
         case .sqlite(let inner): return (inner.isBusy ? 75 : 70, error.description)
+        case .nestedWrite: return (70, error.description)
         }
     case let error as SQLiteError:
         return (error.isBusy ? 75 : 70, error.description)
@@ -81,6 +83,10 @@ func describe(_ error: any Error) -> (Int32, String) {
         return (65, error.description)
     case let error as MissingFile:
         return (66, error.description)
+    case let error as ProjectionError:
+        return (66, error.description)
+    case let error as ReplayError:
+        return (65, "the log holds an event the projections cannot read: \(error)")
     default:
         return (70, String(describing: error))
     }

@@ -1,0 +1,200 @@
+import Foundation
+import LedgerDomain
+import LedgerStore
+
+/// Where a projection stands.
+public struct ProjectionStatus: Sendable, Equatable, Codable {
+    public var name: String
+    /// Last position applied.
+    public var checkpoint: Int64
+    /// Events in the log after the checkpoint.
+    public var lag: Int64
+    /// Rules version the rows were built with ("" before the first build).
+    public var rulesVersion: String
+    public var builtAt: String
+    /// True when built with other rules than the ones in force.
+    public var stale: Bool
+}
+
+/// What a catch-up or a rebuild did.
+public struct ProjectionRun: Sendable, Equatable, Codable {
+    public var fromPosition: Int64
+    public var toPosition: Int64
+    public var eventsApplied: Int64
+    public var clientsWritten: Int
+    public var seconds: Double
+}
+
+/// The projection engine: keeps membership, retention and eligibility in step with the log.
+///
+/// The three projections share one fold of the log (`ClientFold` per client). Rows and
+/// checkpoints are written in the same transaction, so a crash never applies an event twice
+/// or skips one. A rebuild folds from position 0 into fresh `__new` tables and swaps them in
+/// with one transaction: a reader sees the old projection or the new one, never a mix.
+public final class ProjectionEngine {
+    public let log: EventLog
+    public let rules: Rules
+    public let rulesVersion: String
+    /// The moment rows are computed for (points expiring in 90 days, eligibility).
+    public var asOf: Timestamp
+
+    public init(log: EventLog, rules: Rules, asOf: Timestamp = .now()) throws {
+        self.log = log
+        self.rules = rules
+        self.rulesVersion = rules.version
+        self.asOf = asOf
+        if log.connection.mode != .readOnly {
+            try Migrator(ProjectionSchema.migrations).migrate(log.connection)
+        }
+    }
+
+    /// Whether the projection tables exist in this database.
+    public var isInstalled: Bool {
+        (try? log.connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'projection_checkpoints'")) == 1
+    }
+
+    // MARK: - Status
+
+    public func status() throws -> [ProjectionStatus] {
+        guard isInstalled else { throw ProjectionError.notBuilt }
+        return try log.connection.read {
+            let head = try log.head().position
+            let statement = try log.connection.prepare(
+                "SELECT name, position, rules_version, built_at FROM projection_checkpoints WHERE name != 'fold' ORDER BY name")
+            var result: [ProjectionStatus] = []
+            while try statement.step() {
+                let checkpoint = statement.int64(at: 1)
+                let version = statement.string(at: 2)
+                result.append(ProjectionStatus(
+                    name: statement.string(at: 0), checkpoint: checkpoint, lag: head - checkpoint, rulesVersion: version,
+                    builtAt: statement.string(at: 3), stale: version != rulesVersion))
+            }
+            return result
+        }
+    }
+
+    /// The position every projection has reached.
+    public func checkpoint() throws -> Int64 {
+        try log.connection.scalarInt("SELECT coalesce(min(position), 0) FROM projection_checkpoints")
+    }
+
+    // MARK: - Catching up
+
+    /// Applies the events after the checkpoint to all three projections, in one transaction,
+    /// touching only the clients those events belong to.
+    @discardableResult
+    public func catchUp() throws -> ProjectionRun {
+        let started = Date()
+        return try log.connection.write {
+            let from = try checkpoint()
+            let head = try log.head().position
+            guard head > from else {
+                return ProjectionRun(fromPosition: from, toPosition: from, eventsApplied: 0, clientsWritten: 0, seconds: 0)
+            }
+            var folds: [String: ClientFold] = [:]
+            let load = try log.connection.prepare("SELECT snapshot FROM projection_fold WHERE client = ?")
+            let decoder = JSONDecoder()
+            var applied: Int64 = 0
+            try LogReplay.replay(log, after: from, through: head) { event in
+                if folds[event.clientId] == nil {
+                    load.reset()
+                    load.bind(event.clientId, at: 1)
+                    if try load.step() {
+                        folds[event.clientId] = try load.withBytes(at: 0) { try decoder.decode(ClientFold.self, from: Data($0)) }
+                    } else {
+                        folds[event.clientId] = ClientFold(clientId: event.clientId, rules: rules)
+                    }
+                }
+                folds[event.clientId]?.apply(event.payload, at: event.occurredAt, churnedAfterDays: rules.churnedAfterDays)
+                applied += 1
+            }
+            let writer = try RowWriter(connection: log.connection, suffix: "", rules: rules, asOf: asOf)
+            for client in folds.keys.sorted() {
+                guard let fold = folds[client] else { continue }
+                try writer.deleteRows(of: client)
+                try writer.write(fold)
+            }
+            try recordCheckpoint(head, rulesVersion: nil)
+            return ProjectionRun(
+                fromPosition: from, toPosition: head, eventsApplied: applied, clientsWritten: folds.count,
+                seconds: Date().timeIntervalSince(started))
+        }
+    }
+
+    private func recordCheckpoint(_ position: Int64, rulesVersion: String?) throws {
+        let statement = try log.connection.prepare(
+            rulesVersion == nil
+                ? "UPDATE projection_checkpoints SET position = ?1"
+                : "UPDATE projection_checkpoints SET position = ?1, rules_version = ?2, built_at = ?3")
+        statement.bind(position, at: 1)
+        if let rulesVersion {
+            statement.bind(rulesVersion, at: 2)
+            statement.bind(Timestamp.now().iso8601, at: 3)
+        }
+        try statement.run()
+    }
+
+    // MARK: - Rebuilding
+
+    /// Folds the whole log with these rules (in memory, nothing written).
+    public func foldAll(through head: Int64? = nil) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
+        try log.connection.read {
+            let end = try head ?? log.head().position
+            var folds: [String: ClientFold] = [:]
+            var applied: Int64 = 0
+            let churned = rules.churnedAfterDays
+            try LogReplay.replay(log, after: 0, through: end) { event in
+                if folds[event.clientId] == nil {
+                    folds[event.clientId] = ClientFold(clientId: event.clientId, rules: rules)
+                }
+                folds[event.clientId]?.apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
+                applied += 1
+            }
+            return (folds, end, applied)
+        }
+    }
+
+    /// Rebuilds all three projections from position 0 with the engine's rules: writes fresh
+    /// tables, then swaps them in and records the checkpoint and rules version in one
+    /// transaction. An interrupted rebuild leaves the old projections serving.
+    @discardableResult
+    public func rebuild(progress: ((String) -> Void)? = nil) throws -> ProjectionRun {
+        let started = Date()
+        // Fold outside the write lock: readers and writers go on meanwhile.
+        let (folds, head, events) = try foldAll()
+        progress?("folded \(events) events of \(folds.count) clients")
+        let tables = ProjectionSchema.tables.values.flatMap { $0 } + ["projection_fold"]
+        try log.connection.write {
+            for table in tables {
+                try log.connection.execute("DROP TABLE IF EXISTS \(table)__new; " + ProjectionSchema.create(table, as: table + "__new"))
+            }
+            let writer = try RowWriter(connection: log.connection, suffix: "__new", rules: rules, asOf: asOf)
+            for client in folds.keys.sorted() {
+                guard let fold = folds[client] else { continue }
+                try writer.write(fold)
+            }
+            for table in tables {
+                try log.connection.execute("DROP TABLE \(table); ALTER TABLE \(table)__new RENAME TO \(table)")
+            }
+            try log.connection.execute("CREATE INDEX eligibility_by_product ON eligibility(product, eligible)")
+            try recordCheckpoint(head, rulesVersion: rulesVersion)
+        }
+        // Events appended while we folded are applied by an ordinary catch-up.
+        try catchUp()
+        return ProjectionRun(
+            fromPosition: 0, toPosition: head, eventsApplied: events, clientsWritten: folds.count,
+            seconds: Date().timeIntervalSince(started))
+    }
+}
+
+/// Failures of the projection engine.
+public enum ProjectionError: Error, CustomStringConvertible, Sendable {
+    case notBuilt
+
+    public var description: String {
+        switch self {
+        case .notBuilt:
+            return "the projections are not built in this database yet (run `clientledger projections rebuild`)"
+        }
+    }
+}

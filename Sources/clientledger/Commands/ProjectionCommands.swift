@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import LedgerDomain
+import LedgerProjections
+import LedgerStore
+
+extension ClientLedger {
+    struct Projections: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Developers: projection status, rebuild, and what a rules change would do.",
+            discussion: """
+                membership, retention and eligibility share one fold of the log: a rebuild rebuilds
+                all three (NAME narrows what diff reports).
+                """,
+            subcommands: [Status.self, Rebuild.self, Diff.self])
+    }
+}
+
+extension ProjectionName: ExpressibleByArgument {}
+
+extension ClientLedger.Projections {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Checkpoint, lag, rules version and staleness of each projection.",
+            discussion: "With --check, exit 1 when any projection is stale (built with other rules) or not built.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var rulesOptions: RulesOptions
+        @Flag(help: "Exit 1 when a projection is stale.") var check = false
+        @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+        func run() throws {
+            var stale = false
+            try runMapped {
+                let engine = try ProjectionEngine(log: try global.openLog(readOnly: true), rules: try rulesOptions.load())
+                guard engine.isInstalled else {
+                    stale = true
+                    print("projections are not built yet (run `clientledger projections rebuild`)")
+                    return
+                }
+                let statuses = try engine.status()
+                stale = statuses.contains { $0.stale || $0.builtAt.isEmpty }
+                if format == .json {
+                    print(jsonText(statuses))
+                } else {
+                    print("rules in force: \(engine.rulesVersion)")
+                    print(table(["projection", "checkpoint", "lag", "rules version", "stale", "built at"], statuses.map {
+                        [$0.name, String($0.checkpoint), String($0.lag), $0.rulesVersion.isEmpty ? "-" : $0.rulesVersion,
+                         $0.stale ? "STALE" : "no", $0.builtAt.isEmpty ? "never" : $0.builtAt]
+                    }))
+                }
+            }
+            if check, stale { throw ExitCode(1) }
+        }
+    }
+
+    struct Rebuild: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild the projections from position 0 into fresh tables and swap them in atomically.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var rulesOptions: RulesOptions
+        @Argument(help: "membership, retention or eligibility (all three are rebuilt together).") var name: ProjectionName?
+        @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+        func run() throws {
+            try runMapped {
+                let engine = try ProjectionEngine(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let show = stderrIsTerminal
+                let run = try engine.rebuild { if show { printError("  \($0)") } }
+                if format == .json {
+                    print(jsonText(run))
+                } else {
+                    print("rebuilt membership, retention and eligibility: \(run.eventsApplied) events of \(run.clientsWritten) clients up to position \(run.toPosition) in \(String(format: "%.2f", run.seconds)) s (rules \(engine.rulesVersion))")
+                }
+            }
+        }
+    }
+
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What other rules would change (tier, stage, eligibility), writing nothing.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Only this projection: membership (tier), retention (stage) or eligibility.") var name: ProjectionName?
+        @Option(help: "The proposed rules file (YAML).") var rules: String
+        @Option(help: "The rules in force (default: the shipped rules).") var currentRules: String?
+        @Option(help: "Show at most this many changed clients (text output).") var limit = 20
+        @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+        func run() throws {
+            try runMapped {
+                let current = try RulesOptions.load(currentRules)
+                let proposed = try Rules(contentsOfFile: rules)
+                let engine = try ProjectionEngine(log: try global.openLog(readOnly: true), rules: current)
+                let diff = try engine.diff(against: proposed, projections: name.map { [$0] } ?? Set(ProjectionName.allCases))
+                if format == .json {
+                    print(jsonText(diff))
+                    return
+                }
+                print("rules \(diff.currentRulesVersion) → \(diff.proposedRulesVersion), \(diff.clients) clients, as of \(diff.asOf)")
+                if diff.changes.isEmpty {
+                    print("no client would change")
+                    return
+                }
+                print(table(["change", "clients"], diff.counts.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
+                print("")
+                print(table(["client", "what", "from", "to"], diff.changes.prefix(limit).map { [$0.client, $0.what, $0.from, $0.to] }))
+                if diff.changes.count > limit { print("… \(diff.changes.count - limit) more (use --format json for all)") }
+            }
+        }
+    }
+}
+
+extension RulesOptions {
+    static func load(_ path: String?) throws -> Rules {
+        if let path { return try Rules(contentsOfFile: path) }
+        return try Rules.defaults()
+    }
+}
+
+/// Opens the projections for a reading command, catching them up first when the database
+/// can be written; otherwise says on stderr how far behind they are.
+func openProjections(_ global: GlobalOptions, rules: Rules, catchUp: Bool) throws -> ProjectionEngine {
+    if catchUp, let writable = try? global.openLog(readOnly: false) {
+        let engine = try ProjectionEngine(log: writable, rules: rules)
+        if engine.isInstalled, try engine.status().first?.builtAt.isEmpty == false {
+            do {
+                try engine.catchUp()
+            } catch {
+                printError("note: could not catch the projections up (\(describe(error).1)); showing them as they are")
+            }
+        }
+    }
+    let engine = try ProjectionEngine(log: try global.openLog(readOnly: true), rules: rules)
+    guard engine.isInstalled, let status = try engine.status().first, !status.builtAt.isEmpty else {
+        throw ProjectionError.notBuilt
+    }
+    if status.lag > 0 { printError("note: the projections are \(status.lag) events behind the log") }
+    if status.stale { printError("note: the projections were built with rules \(status.rulesVersion), the rules in force are \(engine.rulesVersion)") }
+    return engine
+}
