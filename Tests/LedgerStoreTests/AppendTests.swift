@@ -181,19 +181,22 @@ struct AppendTests {
         }
     }
 
-    @Test("a write nested in another continues the chain: the outer session sees what the inner one appended")
+    @Test("a write nested in another is refused, and the outer write rolls back with it")
     func nestedWriteSessions() throws {
         try withNewLog { log, database in
-            try log.write { outer in
-                try outer.append(clientEvent("A"))
-                try log.write { inner in
-                    try inner.append(clientEvent("A"))
+            expectError(StoreError.self) {
+                try log.write { outer in
+                    try outer.append(clientEvent("A"))
+                    try log.write { inner in
+                        try inner.append(clientEvent("A"))
+                    }
+                    try outer.append(clientEvent("A"))
                 }
-                try outer.append(clientEvent("A"))
             }
-            let stored = try log.events(.all)
-            #expect(stored.map(\.position) == [1, 2, 3])
-            #expect(stored.map(\.version) == [1, 2, 3])
+            #expect(try eventCount(database.path) == 0)
+            // The connection is usable again afterwards.
+            try log.write { session in try session.append(clientEvent("A")) }
+            #expect(try log.events(.all).map(\.position) == [1])
             #expect(try log.verifyChain().isIntact)
         }
     }

@@ -177,7 +177,7 @@ public enum EventPayload: Sendable, Equatable {
                 from: try r.choice("from", Tier.self), to: try r.choice("to", Tier.self),
                 reason: try r.choice("reason", TierChangeReason.self))
         case .campaignDefined:
-            payload = .campaignDefined(name: try r.text("name", maxLength: 200), definition: try r.optionalObject("definition") ?? JSONObject())
+            payload = .campaignDefined(name: try r.text("name", maxLength: 200), definition: try r.object("definition"))
         case .campaignLaunched:
             payload = .campaignLaunched(note: try r.optionalText("note", maxLength: 200))
         case .campaignClosed:

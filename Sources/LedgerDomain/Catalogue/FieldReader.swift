@@ -40,9 +40,12 @@ struct FieldReader {
             found = member.value
             break
         }
-        guard let value = found, value != .null else {
+        guard let value = found else {
             if required { throw error(key, "is required") }
             return nil
+        }
+        guard value != .null else {
+            throw error(key, required ? "is required (found null)" : "must not be null: leave the field out instead")
         }
         return value
     }
@@ -142,6 +145,11 @@ struct FieldReader {
             throw error(key, "must be an ISO-8601 UTC time such as 2026-03-02T09:31:00Z")
         }
         return moment
+    }
+
+    mutating func object(_ key: String) throws(FieldError) -> JSONObject {
+        guard let object = try optionalObject(key) else { throw error(key, "is required") }
+        return object
     }
 
     mutating func optionalObject(_ key: String) throws(FieldError) -> JSONObject? {

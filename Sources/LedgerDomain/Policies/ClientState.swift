@@ -42,6 +42,8 @@ public struct ClientState: Sendable, Codable {
     /// Version of the client's stream after the last applied event.
     public var version: Int64 = 0
     public var registeredAt: Timestamp?
+    /// The latest `occurredAt` of any event applied.
+    public var lastEventAt: Timestamp?
     public var offboardedAt: Timestamp?
     public var name = ""
     public var segment = Segment.retail
@@ -93,6 +95,7 @@ public struct ClientState: Sendable, Codable {
     /// Applies one recorded event (fact or decision) of this client's stream.
     public mutating func apply(_ payload: EventPayload, at moment: Timestamp) {
         version += 1
+        if lastEventAt.map({ moment > $0 }) ?? true { lastEventAt = moment }
         switch payload {
         case .clientRegistered(let name, let segment, let investorType, let branch):
             registeredAt = moment
