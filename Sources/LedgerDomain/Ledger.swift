@@ -68,7 +68,11 @@ public final class Ledger {
     /// Imports facts. By default one transaction: all or nothing. With `batchSize`, the whole
     /// input is first checked in a transaction that is rolled back, then committed every
     /// `batchSize` facts; a later refusal says which lines were committed.
-    public func importEvents(_ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil) throws -> ImportReport {
+    /// `batchCommitted` is called after each batch commits, with the input line it ends at.
+    public func importEvents(
+        _ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
+        batchCommitted: ((Int) -> Void)? = nil
+    ) throws -> ImportReport {
         guard let batchSize, batchSize > 0, batchSize < events.count else {
             return try transaction { session, states in
                 var report = ImportReport()
@@ -101,6 +105,7 @@ public final class Ledger {
                 throw PartialImportError(committedThroughLine: committedThroughLine, report: report, underlying: error)
             }
             committedThroughLine = events[end - 1].line
+            batchCommitted?(events[end - 1].line)
             start = end
         }
         return report

@@ -9,10 +9,12 @@ extension Ledger {
     /// committed unless every line is valid. With `batchSize`, the whole input is parsed and
     /// checked before the first batch is written (see `importEvents(_:batchSize:progress:)`).
     public func importJSONLines(
-        _ input: UnsafeBufferPointer<UInt8>, batchSize: Int? = nil, progress: ((Int) -> Void)? = nil
+        _ input: UnsafeBufferPointer<UInt8>, batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
+        batchCommitted: ((Int) -> Void)? = nil
     ) throws -> ImportReport {
         if batchSize != nil {
-            return try importEvents(ImportLineParser.parseAll(input), batchSize: batchSize, progress: progress)
+            return try importEvents(
+                ImportLineParser.parseAll(input), batchSize: batchSize, progress: progress, batchCommitted: batchCommitted)
         }
         let queue = ParsedChunks(capacity: 32)
         let source = UncheckedBuffer(input)

@@ -33,8 +33,8 @@ extension ClientLedger {
             discussion: """
                 Every line is checked before anything is written. By default the whole import is one
                 transaction: all or nothing. With --batch-size N the input is checked in full first,
-                then committed every N events; if a later batch is refused, the message says which
-                lines were committed. Lines whose eventId is already stored are skipped, so running
+                then committed every N events, each commit reported on stderr as "committed through line
+                L"; if a later batch is refused, the message says which lines were committed. Lines whose eventId is already stored are skipped, so running
                 the same file again never duplicates anything (lines without an eventId get one
                 derived from their content). Decision types (PointsAwarded, PointsExpired,
                 TierChanged) are refused: only the ledger's policies write them.
@@ -65,9 +65,10 @@ extension ClientLedger {
                 let ledger = Ledger(log: log, rules: rules)
                 let showProgress = stderrIsTerminal
                 let report = try input.withUnsafeBytes { raw in
-                    try ledger.importJSONLines(raw.bindMemory(to: UInt8.self), batchSize: batchSize) { done in
-                        if showProgress { printError("  \(done) events…") }
-                    }
+                    try ledger.importJSONLines(
+                        raw.bindMemory(to: UInt8.self), batchSize: batchSize,
+                        progress: { done in if showProgress { printError("  \(done) events…") } },
+                        batchCommitted: { line in printError("committed through line \(line)") })
                 }
                 let seconds = Date().timeIntervalSince(started)
                 if format == .json {
