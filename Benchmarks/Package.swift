@@ -15,6 +15,7 @@ let package = Package(
             name: "ledger-bench",
             dependencies: [
                 .product(name: "LedgerDomain", package: "ClientLedger"),
+                .product(name: "LedgerProjections", package: "ClientLedger"),
                 .product(name: "LedgerStore", package: "ClientLedger"),
             ]
         ),

@@ -73,3 +73,52 @@ public struct ClientFold: Sendable, Codable {
         }
     }
 }
+
+// MARK: - Snapshots
+
+extension ClientFold {
+    /// The snapshot stored in `projection_fold.snapshot`.
+    public var snapshot: [UInt8] {
+        var w = BinaryWriter(capacity: 512)
+        w.int(1)  // snapshot format
+        state.encode(to: &w)
+        w.int(months.count)
+        for (month, activity) in months.sorted(by: { $0.key < $1.key }) {
+            w.int(month)
+            for value in [Int64(activity.activeDays), activity.activities, activity.tradedCents, activity.purchasedCents,
+                          activity.depositedCents, activity.withdrawnCents, activity.promoters, activity.passives, activity.detractors] {
+                w.int(value)
+            }
+        }
+        for day in [registeredDay, firstActivityDay, lastActivityDay, offboardedDay] { w.optional(day) { $0.int($1) } }
+        w.int(reactivationDays.count)
+        for day in reactivationDays { w.int(day) }
+        return w.bytes
+    }
+
+    public init(snapshot: [UInt8]) throws {
+        var r = BinaryReader(snapshot)
+        guard try r.int() == 1 else { throw BinaryReader.Malformed() }
+        state = try ClientState(from: &r)
+        for _ in 0..<(try r.count()) {
+            let month = try r.int()
+            var activity = MonthActivity()
+            activity.activeDays = UInt32(truncatingIfNeeded: try r.int())
+            activity.activities = try r.int()
+            activity.tradedCents = try r.int()
+            activity.purchasedCents = try r.int()
+            activity.depositedCents = try r.int()
+            activity.withdrawnCents = try r.int()
+            activity.promoters = try r.int()
+            activity.passives = try r.int()
+            activity.detractors = try r.int()
+            months[month] = activity
+        }
+        registeredDay = try r.optional { try $0.int() }
+        firstActivityDay = try r.optional { try $0.int() }
+        lastActivityDay = try r.optional { try $0.int() }
+        offboardedDay = try r.optional { try $0.int() }
+        for _ in 0..<(try r.count()) { reactivationDays.append(try r.int()) }
+        guard r.isAtEnd else { throw BinaryReader.Malformed() }
+    }
+}

@@ -10,20 +10,43 @@ struct ReplayedEvent: Sendable {
     var occurredAt: Timestamp
 }
 
-/// A stored row as raw bytes, copied out of SQLite so that another thread can decode it.
+/// A stored row, copied out of SQLite so that another thread can decode it; its payload
+/// bytes live in the chunk's shared buffer.
 private struct RawRow: Sendable {
     var position: Int64
     var clientId: String
     var type: EventType
     var schemaVersion: Int
     var occurredAt: Timestamp
-    var data: [UInt8]
+    var dataStart: Int
+    var dataEnd: Int
+}
+
+private struct RawChunk: Sendable {
+    var rows: [RawRow] = []
+    var data: [UInt8] = []
 }
 
 /// Reads the log from a position on, decoding payloads on a second thread while this one
 /// reads SQLite: decoding JSON, not reading SQLite, is what limits a replay.
 enum LogReplay {
-    static let chunkSize = 4_096
+    /// Rows per hand-over: small enough that a chunk's buffers come from the heap's free
+    /// lists rather than fresh pages.
+    static let chunkSize = 1_024
+
+    /// Event types by their UTF-8 names, most frequent first.
+    private static let typeNames: [(EventType, [UInt8])] = [
+        EventType.tradeExecuted, .pointsAwarded, .interactionLogged, .fundsDeposited, .productPurchased, .pointsRedeemed,
+        .surveyAnswered, .tierChanged, .fundsWithdrawn, .productRedeemed, .pointsAdjusted, .pointsExpired, .riskAssessed,
+        .clientRegistered, .clientProfileUpdated, .clientOffboarded, .campaignDefined, .campaignLaunched, .campaignClosed,
+    ].map { ($0, Array($0.rawValue.utf8)) }
+
+    private static func eventType(_ bytes: UnsafeRawBufferPointer) -> EventType? {
+        for (type, name) in typeNames where name.count == bytes.count {
+            if name.withUnsafeBytes({ $0.elementsEqual(bytes) }) { return type }
+        }
+        return nil
+    }
 
     /// Calls `body` with each client event after `position`, in position order, up to `head`.
     static func replay(
@@ -41,7 +64,7 @@ enum LogReplay {
         let pipeline = DecodePipeline()
         let decoder = Thread {
             while let chunk = pipeline.nextRaw() {
-                pipeline.putDecoded(Result { try chunk.map(decode) })
+                pipeline.putDecoded(Result { try decode(chunk) })
             }
             pipeline.decoderStopped()
         }
@@ -49,8 +72,8 @@ enum LogReplay {
         decoder.start()
         defer { pipeline.stop() }
 
-        var raw: [RawRow] = []
-        raw.reserveCapacity(chunkSize)
+        var chunk = RawChunk()
+        chunk.rows.reserveCapacity(chunkSize)
         var inFlight = 0
         func drain(keeping limit: Int) throws {
             while inFlight > limit {
@@ -60,41 +83,57 @@ enum LogReplay {
             }
         }
         while try statement.step() {
-            let typeName = statement.string(at: 2)
-            guard let type = EventType(rawValue: typeName) else {
-                throw ReplayError(position: statement.int64(at: 0), problem: "unknown event type \(typeName)")
+            let rowPosition = statement.int64(at: 0)
+            guard let type = statement.withBytes(at: 2, eventType) else {
+                throw ReplayError(position: rowPosition, problem: "unknown event type \(statement.string(at: 2))")
             }
             let occurred = statement.withBytes(at: 4) { Timestamp(iso8601Bytes: $0.bindMemory(to: UInt8.self)) }
-            guard let occurred else {
-                throw ReplayError(position: statement.int64(at: 0), problem: "occurred_at is not a time")
-            }
-            let stream = statement.string(at: 1)
-            raw.append(RawRow(
-                position: statement.int64(at: 0), clientId: String(stream.dropFirst(7)), type: type,
-                schemaVersion: statement.int(at: 3), occurredAt: occurred,
-                data: statement.withBytes(at: 5) { Array($0) }))
-            if raw.count == chunkSize {
-                pipeline.putRaw(raw)
-                raw.removeAll(keepingCapacity: true)
+            guard let occurred else { throw ReplayError(position: rowPosition, problem: "occurred_at is not a time") }
+            let clientId = statement.withBytes(at: 1) { String(decoding: $0.dropFirst(7), as: UTF8.self) }
+            let start = chunk.data.count
+            statement.withBytes(at: 5) { chunk.data.append(contentsOf: $0) }
+            chunk.rows.append(RawRow(
+                position: rowPosition, clientId: clientId, type: type, schemaVersion: statement.int(at: 3),
+                occurredAt: occurred, dataStart: start, dataEnd: chunk.data.count))
+            if chunk.rows.count == chunkSize {
+                pipeline.putRaw(chunk)
+                chunk = RawChunk()
+                chunk.rows.reserveCapacity(chunkSize)
                 inFlight += 1
-                try drain(keeping: 4)
+                try drain(keeping: 8)
             }
         }
-        if !raw.isEmpty {
-            pipeline.putRaw(raw)
+        if !chunk.rows.isEmpty {
+            pipeline.putRaw(chunk)
             inFlight += 1
         }
         try drain(keeping: 0)
     }
 
-    private static func decode(_ row: RawRow) throws -> ReplayedEvent {
-        let value = try row.data.withUnsafeBufferPointer { try JSONParser.parse($0) }
+    private static func decode(_ chunk: RawChunk) throws -> [ReplayedEvent] {
+        try chunk.data.withUnsafeBufferPointer { buffer in
+            try chunk.rows.map { row in
+                let bytes = UnsafeBufferPointer(rebasing: buffer[row.dataStart..<row.dataEnd])
+                let payload = try CanonicalPayloadReader.decode(type: row.type, schemaVersion: row.schemaVersion, bytes: bytes)
+                    ?? fullDecode(row, bytes)
+                return ReplayedEvent(position: row.position, clientId: row.clientId, payload: payload, occurredAt: row.occurredAt)
+            }
+        }
+    }
+
+    /// The general path: parse, validate and upcast.
+    private static func fullDecode(_ row: RawRow, _ bytes: UnsafeBufferPointer<UInt8>) throws -> EventPayload {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw ReplayError(position: row.position, problem: "data: \(error)")
+        }
         guard case .object(let object) = value else {
             throw ReplayError(position: row.position, problem: "data is not a JSON object")
         }
         do {
-            let payload = try EventPayload.decode(type: row.type, schemaVersion: row.schemaVersion, data: object)
-            return ReplayedEvent(position: row.position, clientId: row.clientId, payload: payload, occurredAt: row.occurredAt)
+            return try EventPayload.decode(type: row.type, schemaVersion: row.schemaVersion, data: object)
         } catch {
             throw ReplayError(position: row.position, problem: error.description)
         }
@@ -111,19 +150,19 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable {
 /// Chunks going to the decoder thread and coming back, in order.
 private final class DecodePipeline: @unchecked Sendable {
     private let condition = NSCondition()
-    private var raw: [[RawRow]] = []
+    private var raw: [RawChunk] = []
     private var decoded: [Result<[ReplayedEvent], any Error>] = []
     private var stopped = false
     private var decoderDone = false
 
-    func putRaw(_ chunk: [RawRow]) {
+    func putRaw(_ chunk: RawChunk) {
         condition.lock()
         raw.append(chunk)
         condition.broadcast()
         condition.unlock()
     }
 
-    func nextRaw() -> [RawRow]? {
+    func nextRaw() -> RawChunk? {
         condition.lock()
         defer { condition.unlock() }
         while raw.isEmpty, !stopped { condition.wait() }

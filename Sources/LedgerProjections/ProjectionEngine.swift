@@ -93,14 +93,13 @@ public final class ProjectionEngine {
             }
             var folds: [String: ClientFold] = [:]
             let load = try log.connection.prepare("SELECT snapshot FROM projection_fold WHERE client = ?")
-            let decoder = JSONDecoder()
             var applied: Int64 = 0
             try LogReplay.replay(log, after: from, through: head) { event in
                 if folds[event.clientId] == nil {
                     load.reset()
                     load.bind(event.clientId, at: 1)
                     if try load.step() {
-                        folds[event.clientId] = try load.withBytes(at: 0) { try decoder.decode(ClientFold.self, from: Data($0)) }
+                        folds[event.clientId] = try ClientFold(snapshot: load.blob(at: 0))
                     } else {
                         folds[event.clientId] = ClientFold(clientId: event.clientId, rules: rules)
                     }
@@ -140,17 +139,27 @@ public final class ProjectionEngine {
     public func foldAll(through head: Int64? = nil) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
         try log.connection.read {
             let end = try head ?? log.head().position
-            var folds: [String: ClientFold] = [:]
+            // Folds live in an array, found through an index, so each is mutated in place.
+            var index: [String: Int] = [:]
+            var folds: [ClientFold] = []
             var applied: Int64 = 0
             let churned = rules.churnedAfterDays
             try LogReplay.replay(log, after: 0, through: end) { event in
-                if folds[event.clientId] == nil {
-                    folds[event.clientId] = ClientFold(clientId: event.clientId, rules: rules)
+                let slot: Int
+                if let known = index[event.clientId] {
+                    slot = known
+                } else {
+                    slot = folds.count
+                    index[event.clientId] = slot
+                    folds.append(ClientFold(clientId: event.clientId, rules: rules))
                 }
-                folds[event.clientId]?.apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
+                folds[slot].apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
                 applied += 1
             }
-            return (folds, end, applied)
+            var byClient: [String: ClientFold] = [:]
+            byClient.reserveCapacity(folds.count)
+            for fold in folds { byClient[fold.state.clientId] = fold }
+            return (byClient, end, applied)
         }
     }
 

@@ -8,7 +8,6 @@ final class RowWriter {
     private let rules: Rules
     private let asOf: Timestamp
     private let asOfText: String
-    private let encoder = JSONEncoder()
     private let membership: Statement
     private let history: Statement
     private let retentionClient: Statement
@@ -110,7 +109,7 @@ final class RowWriter {
 
         snapshot.bind(client, at: 1)
         snapshot.bind(state.version, at: 2)
-        snapshot.bind(Array(try encoder.encode(fold)), at: 3)
+        snapshot.bind(fold.snapshot, at: 3)
         try snapshot.run()
     }
 

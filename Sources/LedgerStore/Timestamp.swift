@@ -103,6 +103,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        if b.count == 24, let fixed = parseFixedWidth(b) { return fixed }
         var i = 0
         func number(_ width: Int) -> Int64? {
             guard i + width <= b.count else { return nil }
@@ -159,6 +160,30 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         guard i == b.count else { return nil }
         let local = days * millisecondsPerDay + ((hour * 60 + minute) * 60 + second) * 1000 + millis
         return local - offsetMinutes * 60_000
+    }
+
+    /// The ledger's own form, `YYYY-MM-DDTHH:MM:SS.sssZ`: read without any branching on
+    /// optional parts (replays read millions of them).
+    private static func parseFixedWidth(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 46, b[23] == 90 else { return nil }
+        var value: Int64 = 0
+        @inline(__always) func digits(_ from: Int, _ count: Int) -> Int64? {
+            var result: Int64 = 0
+            for k in from..<(from + count) {
+                let c = b[k] &- 48
+                guard c < 10 else { return nil }
+                result = result * 10 + Int64(c)
+            }
+            return result
+        }
+        guard let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), let hour = digits(11, 2),
+            let minute = digits(14, 2), let second = digits(17, 2), let millis = digits(20, 3)
+        else { return nil }
+        guard (1900...9999).contains(year), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+            hour < 24, minute < 60, second < 60
+        else { return nil }
+        value = days(fromCivil: year, month, day) * millisecondsPerDay + ((hour * 60 + minute) * 60 + second) * 1000 + millis
+        return value
     }
 
     static func daysIn(month: Int64, year: Int64) -> Int64 {

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerDomain
+import LedgerProjections
 import LedgerStore
 
 // ledger-bench: the ledger's own side of the benchmark. Each figure is printed as one
@@ -7,6 +8,8 @@ import LedgerStore
 //
 //   ledger-bench import FILE              batched import of a JSON Lines file (one transaction)
 //   ledger-bench single COUNT             one fact per transaction, synchronous=FULL
+//   ledger-bench rebuild DB               full rebuild of the three projections of a ledger
+//   ledger-bench catchup DB FILE          catch-up after importing FILE (e.g. 1,000 events) into DB
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -27,7 +30,7 @@ func remove(_ log: EventLog) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB FILE\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -76,6 +79,31 @@ case "single":
     let end = now()
     print("append_single_eps \(Int(Double(count) / (end - start)))")
     remove(log)
+
+case "rebuild":
+    let log = try EventLog(path: arguments[2], readOnly: false)
+    let engine = try ProjectionEngine(log: log, rules: rules)
+    let start = now()
+    let run = try engine.rebuild()
+    let end = now()
+    print("rebuild_eps \(Int(Double(run.eventsApplied) / (end - start)))")
+    print("rebuild_events \(run.eventsApplied)")
+    print("rebuild_clients \(run.clientsWritten)")
+    print("rebuild_s \(String(format: "%.3f", end - start))")
+
+case "catchup":
+    guard arguments.count >= 4, let data = FileManager.default.contents(atPath: arguments[3]) else { exit(64) }
+    let log = try EventLog(path: arguments[2], readOnly: false)
+    let engine = try ProjectionEngine(log: log, rules: rules)
+    try engine.catchUp()
+    let report = try data.withUnsafeBytes { try Ledger(log: log, rules: rules).importJSONLines($0.bindMemory(to: UInt8.self)) }
+    // Measured: only the catch-up of what the import wrote.
+    let start = now()
+    let run = try engine.catchUp()
+    let end = now()
+    print("catchup_ms \(String(format: "%.1f", (end - start) * 1000))")
+    print("catchup_events \(run.eventsApplied)")
+    print("catchup_facts_imported \(report.factsWritten)")
 
 default:
     FileHandle.standardError.write(Data("unknown benchmark \(arguments[1])\n".utf8))

@@ -283,3 +283,102 @@ public struct ClientState: Sendable, Codable {
         return risk
     }
 }
+
+// MARK: - Snapshots
+
+extension ClientState {
+    /// Writes the whole state, caches included, in the compact snapshot form.
+    public func encode(to w: inout BinaryWriter) {
+        w.string(clientId)
+        w.int(adjustmentLotLifetimeDays)
+        w.int(version)
+        w.optional(registeredAt) { $0.timestamp($1) }
+        w.optional(lastEventAt) { $0.timestamp($1) }
+        w.optional(offboardedAt) { $0.timestamp($1) }
+        w.string(name)
+        w.string(segment.rawValue)
+        w.string(investorType.rawValue)
+        w.string(branch)
+        w.string(tier.rawValue)
+        w.optional(tierSince) { $0.timestamp($1) }
+        w.int(tierHistory.count)
+        for change in tierHistory {
+            w.timestamp(change.at)
+            w.string(change.from.rawValue)
+            w.string(change.to.rawValue)
+            w.string(change.reason.rawValue)
+        }
+        w.int(lots.count)
+        for lot in lots {
+            w.timestamp(lot.awardedAt)
+            w.timestamp(lot.expiresAt)
+            w.int(lot.points)
+            w.int(lot.remaining)
+            w.bool(lot.fromAward)
+        }
+        for value in [pointsAvailable, lifetimePoints, redeemedPoints, expiredPoints, adjustedPoints, netAssets.cents] { w.int(value) }
+        w.optional(risk) { w, risk in
+            w.string(risk.level.rawValue)
+            w.int(risk.score)
+            w.bool(risk.lowestCategory)
+            w.timestamp(risk.assessedAt)
+        }
+        w.int(holdings.count)
+        for holding in holdings.sorted() { w.string(holding) }
+        w.optional(firstActivityAt) { $0.timestamp($1) }
+        w.optional(lastActivityAt) { $0.timestamp($1) }
+        w.int(surveyAwardsByQuarter.count)
+        for (quarter, count) in surveyAwardsByQuarter.sorted(by: { $0.key < $1.key }) {
+            w.int(quarter)
+            w.int(count)
+        }
+        w.int(firstOpenLot)
+        w.optional(nextExpiry) { $0.timestamp($1) }
+    }
+
+    /// Reads a state written by `encode(to:)`.
+    public init(from r: inout BinaryReader) throws {
+        self.init(clientId: try r.string(), adjustmentLotLifetimeDays: try r.int())
+        version = try r.int()
+        registeredAt = try r.optional { try $0.timestamp() }
+        lastEventAt = try r.optional { try $0.timestamp() }
+        offboardedAt = try r.optional { try $0.timestamp() }
+        name = try r.string()
+        segment = try r.choice(Segment.self)
+        investorType = try r.choice(InvestorType.self)
+        branch = try r.string()
+        tier = try r.choice(Tier.self)
+        tierSince = try r.optional { try $0.timestamp() }
+        for _ in 0..<(try r.count()) {
+            tierHistory.append(TierChange(
+                at: try r.timestamp(), from: try r.choice(Tier.self), to: try r.choice(Tier.self),
+                reason: try r.choice(TierChangeReason.self)))
+        }
+        let lotCount = try r.count()
+        lots.reserveCapacity(lotCount)
+        for _ in 0..<lotCount {
+            lots.append(PointsLot(
+                awardedAt: try r.timestamp(), expiresAt: try r.timestamp(), points: try r.int(), remaining: try r.int(),
+                fromAward: try r.bool()))
+        }
+        pointsAvailable = try r.int()
+        lifetimePoints = try r.int()
+        redeemedPoints = try r.int()
+        expiredPoints = try r.int()
+        adjustedPoints = try r.int()
+        netAssets = Money(cents: try r.int())
+        risk = try r.optional { r in
+            RiskAssessment(level: try r.choice(RiskLevel.self), score: try r.int(), lowestCategory: try r.bool(), assessedAt: try r.timestamp())
+        }
+        for _ in 0..<(try r.count()) { holdings.insert(try r.string()) }
+        firstActivityAt = try r.optional { try $0.timestamp() }
+        lastActivityAt = try r.optional { try $0.timestamp() }
+        for _ in 0..<(try r.count()) {
+            let quarter = try r.int()
+            surveyAwardsByQuarter[quarter] = try r.int()
+        }
+        firstOpenLot = try r.count()
+        nextExpiry = try r.optional { try $0.timestamp() }
+        guard firstOpenLot <= lots.count else { throw BinaryReader.Malformed() }
+    }
+}
