@@ -229,6 +229,11 @@ public final class Ledger {
         guard let type = EventType(rawValue: event.type) else {
             throw InputError(line: nil, field: "type", problem: "position \(event.position): unknown stored event type \(event.type)")
         }
+        var data = event.data
+        let canonical = data.withUTF8 {
+            CanonicalPayloadReader.decode(type: type, schemaVersion: event.schemaVersion, bytes: $0)
+        }
+        if let canonical { return canonical }
         guard case .object(let object) = try JSONParser.parse(event.data) else {
             throw InputError(line: nil, field: "data", problem: "position \(event.position): stored data is not an object")
         }

@@ -80,7 +80,7 @@ extension ClientFold {
     /// The snapshot stored in `projection_fold.snapshot`.
     public var snapshot: [UInt8] {
         var w = BinaryWriter(capacity: 512)
-        w.int(1)  // snapshot format
+        w.int(2)  // snapshot format
         state.encode(to: &w)
         w.int(months.count)
         for (month, activity) in months.sorted(by: { $0.key < $1.key }) {
@@ -98,7 +98,7 @@ extension ClientFold {
 
     public init(snapshot: [UInt8]) throws {
         var r = BinaryReader(snapshot)
-        guard try r.int() == 1 else { throw BinaryReader.Malformed() }
+        guard try r.int() == 2 else { throw BinaryReader.Malformed() }
         state = try ClientState(from: &r)
         for _ in 0..<(try r.count()) {
             let month = try r.int()

@@ -91,31 +91,35 @@ public final class ProjectionEngine {
             guard head > from else {
                 return ProjectionRun(fromPosition: from, toPosition: from, eventsApplied: 0, clientsWritten: 0, seconds: 0)
             }
-            var folds: [String: ClientFold] = [:]
             let load = try log.connection.prepare("SELECT snapshot FROM projection_fold WHERE client = ?")
+            // Touched clients, found through an index so each fold is mutated in place.
+            var index: [String: Int] = [:]
+            var touched: [(fold: ClientFold, months: Set<Int64>, historyBefore: Int)] = []
             var applied: Int64 = 0
             try LogReplay.replay(log, after: from, through: head) { event in
-                if folds[event.clientId] == nil {
+                let slot: Int
+                if let known = index[event.clientId] {
+                    slot = known
+                } else {
                     load.reset()
                     load.bind(event.clientId, at: 1)
-                    if try load.step() {
-                        folds[event.clientId] = try ClientFold(snapshot: load.blob(at: 0))
-                    } else {
-                        folds[event.clientId] = ClientFold(clientId: event.clientId, rules: rules)
-                    }
+                    let fold = try load.step()
+                        ? try ClientFold(snapshot: load.blob(at: 0)) : ClientFold(clientId: event.clientId, rules: rules)
+                    slot = touched.count
+                    index[event.clientId] = slot
+                    touched.append((fold, [], fold.state.tierHistory.count))
                 }
-                folds[event.clientId]?.apply(event.payload, at: event.occurredAt, churnedAfterDays: rules.churnedAfterDays)
+                touched[slot].fold.apply(event.payload, at: event.occurredAt, churnedAfterDays: rules.churnedAfterDays)
+                touched[slot].months.insert(ClientFold.month(ofDay: event.occurredAt.dayNumber))
                 applied += 1
             }
             let writer = try RowWriter(connection: log.connection, suffix: "", rules: rules, asOf: asOf)
-            for client in folds.keys.sorted() {
-                guard let fold = folds[client] else { continue }
-                try writer.deleteRows(of: client)
-                try writer.write(fold)
+            for entry in touched.sorted(by: { $0.fold.state.clientId < $1.fold.state.clientId }) {
+                try writer.write(entry.fold, months: entry.months, historyFrom: entry.historyBefore)
             }
             try recordCheckpoint(head, rulesVersion: nil)
             return ProjectionRun(
-                fromPosition: from, toPosition: head, eventsApplied: applied, clientsWritten: folds.count,
+                fromPosition: from, toPosition: head, eventsApplied: applied, clientsWritten: touched.count,
                 seconds: Date().timeIntervalSince(started))
         }
     }

@@ -23,25 +23,18 @@ final class RowWriter {
         self.asOfText = asOf.iso8601
         self.suffix = suffix
         membership = try connection.prepare(
-            "INSERT INTO membership\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
-        history = try connection.prepare("INSERT INTO membership_tier_history\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        retentionClient = try connection.prepare("INSERT INTO retention_clients\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            "INSERT OR REPLACE INTO membership\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
+        history = try connection.prepare("INSERT OR REPLACE INTO membership_tier_history\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        retentionClient = try connection.prepare("INSERT OR REPLACE INTO retention_clients\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         retentionMonth = try connection.prepare(
-            "INSERT INTO retention_months\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-        eligibility = try connection.prepare("INSERT INTO eligibility\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        snapshot = try connection.prepare("INSERT INTO projection_fold\(suffix) VALUES (?1, ?2, ?3)")
+            "INSERT OR REPLACE INTO retention_months\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+        eligibility = try connection.prepare("INSERT OR REPLACE INTO eligibility\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        snapshot = try connection.prepare("INSERT OR REPLACE INTO projection_fold\(suffix) VALUES (?1, ?2, ?3)")
     }
 
-    /// Removes every row of a client (before writing it again during a catch-up).
-    func deleteRows(of client: String) throws {
-        for table in ["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility", "projection_fold"] {
-            let statement = try connection.cached("DELETE FROM \(table)\(suffix) WHERE client = ?")
-            statement.bind(client, at: 1)
-            try statement.run()
-        }
-    }
-
-    func write(_ fold: ClientFold) throws {
+    /// Writes (or replaces) a client's rows. `months` limits the retention months written to
+    /// those a catch-up touched (nil: all); `historyFrom` skips tier changes already stored.
+    func write(_ fold: ClientFold, months: Set<Int64>? = nil, historyFrom: Int = 0) throws {
         let state = fold.state
         guard state.isRegistered else { return }
         let client = state.clientId
@@ -62,7 +55,7 @@ final class RowWriter {
         membership.bind(asOfText, at: 14)
         try membership.run()
 
-        for (seq, change) in state.tierHistory.enumerated() {
+        for (seq, change) in state.tierHistory.enumerated() where seq >= historyFrom {
             history.bind(client, at: 1)
             history.bind(change.at.iso8601, at: 2)
             history.bind(change.from.rawValue, at: 3)
@@ -80,7 +73,7 @@ final class RowWriter {
         retentionClient.bind("[" + fold.reactivationDays.map(String.init).joined(separator: ",") + "]", at: 6)
         try retentionClient.run()
 
-        for (month, activity) in fold.months.sorted(by: { $0.key < $1.key }) {
+        for (month, activity) in fold.months.sorted(by: { $0.key < $1.key }) where months?.contains(month) ?? true {
             retentionMonth.bind(client, at: 1)
             retentionMonth.bind(month, at: 2)
             retentionMonth.bind(Int64(activity.activeDays), at: 3)
@@ -109,7 +102,11 @@ final class RowWriter {
 
         snapshot.bind(client, at: 1)
         snapshot.bind(state.version, at: 2)
-        snapshot.bind(fold.snapshot, at: 3)
+        // Spent lots older than the qualifying window matter to no row: the snapshot drops them.
+        var kept = fold
+        let latest = min(asOf, state.lastEventAt ?? asOf)
+        kept.state.dropSpentLots(awardedAtOrBefore: latest.adding(days: -(rules.qualifyingWindowDays + 1)))
+        snapshot.bind(kept.snapshot, at: 3)
         try snapshot.run()
     }
 

@@ -9,7 +9,7 @@ import LedgerStore
 //   ledger-bench import FILE              batched import of a JSON Lines file (one transaction)
 //   ledger-bench single COUNT             one fact per transaction, synchronous=FULL
 //   ledger-bench rebuild DB               full rebuild of the three projections of a ledger
-//   ledger-bench catchup DB FILE          catch-up after importing FILE (e.g. 1,000 events) into DB
+//   ledger-bench catchup DB [COUNT]       catch-up after importing COUNT (1,000) deposits of existing clients
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -30,7 +30,7 @@ func remove(_ log: EventLog) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB FILE\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT]\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -92,17 +92,30 @@ case "rebuild":
     print("rebuild_s \(String(format: "%.3f", end - start))")
 
 case "catchup":
-    guard arguments.count >= 4, let data = FileManager.default.contents(atPath: arguments[3]) else { exit(64) }
+    // 1,000 deposits spread over the ledger's existing, active clients (dated after the
+    // seeded period), imported, then the catch-up of the projections is measured.
+    let count = arguments.count >= 4 ? Int(arguments[3]) ?? 1000 : 1000
     let log = try EventLog(path: arguments[2], readOnly: false)
     let engine = try ProjectionEngine(log: log, rules: rules)
     try engine.catchUp()
-    let report = try data.withUnsafeBytes { try Ledger(log: log, rules: rules).importJSONLines($0.bindMemory(to: UInt8.self)) }
+    let clients = try engine.membership().filter { !$0.offboarded }.map(\.client)
+    guard !clients.isEmpty else { exit(65) }
+    var lines = ""
+    for index in 0..<count {
+        let client = clients[(index * 7919) % clients.count]
+        let minute = String(format: "%02d", index % 60)
+        let hour = String(format: "%02d", (index / 60) % 24)
+        lines += #"{"eventId":"\#(EventID.random())","type":"FundsDeposited","clientId":"\#(client)","occurredAt":"2026-11-20T\#(hour):\#(minute):00Z","data":{"amount":\#(1000 + index).00}}"# + "\n"
+    }
+    let bytes = Array(lines.utf8)
+    let report = try bytes.withUnsafeBufferPointer { try Ledger(log: log, rules: rules).importJSONLines($0) }
     // Measured: only the catch-up of what the import wrote.
     let start = now()
     let run = try engine.catchUp()
     let end = now()
     print("catchup_ms \(String(format: "%.1f", (end - start) * 1000))")
     print("catchup_events \(run.eventsApplied)")
+    print("catchup_clients \(run.clientsWritten)")
     print("catchup_facts_imported \(report.factsWritten)")
 
 default:

@@ -232,13 +232,31 @@ public struct ClientState: Sendable, Codable {
         return result
     }
 
+    /// Drops lots that are used up and were awarded at or before `cutoff`: they no longer
+    /// change any balance, and once older than the qualifying window they no longer count
+    /// toward qualifying points either. Keeps snapshots small for long histories.
+    public mutating func dropSpentLots(awardedAtOrBefore cutoff: Timestamp) {
+        let before = lots.count
+        lots.removeAll { $0.remaining == 0 && $0.awardedAt <= cutoff }
+        guard lots.count != before else { return }
+        firstOpenLot = lots.firstIndex { $0.remaining > 0 } ?? lots.count
+        windowEnd = nil
+        windowFirst = 0
+        windowLast = 0
+        windowSum = 0
+    }
+
     /// Lots with points left, oldest first.
     public var openLots: [PointsLot] { lots[firstOpenLot...].filter { $0.remaining > 0 } }
 
     /// Points left in lots that expire in (moment, moment + days].
     public func pointsExpiring(after moment: Timestamp, withinDays days: Int64) -> Int64 {
         let end = moment.adding(days: days)
-        return openLots.filter { $0.expiresAt > moment && $0.expiresAt <= end }.reduce(0) { $0 + $1.remaining }
+        var total: Int64 = 0
+        for index in firstOpenLot..<lots.count where lots[index].expiresAt > moment && lots[index].expiresAt <= end {
+            total += lots[index].remaining
+        }
+        return total
     }
 
     // MARK: - Qualification
@@ -274,7 +292,9 @@ public struct ClientState: Sendable, Codable {
     /// Qualifying points without touching the sliding window (for reports).
     public func qualifyingPointsSnapshot(at moment: Timestamp, windowDays: Int64) -> Int64 {
         let start = moment.adding(days: -windowDays)
-        return lots.filter { $0.fromAward && $0.awardedAt > start && $0.awardedAt <= moment }.reduce(0) { $0 + $1.points }
+        var total: Int64 = 0
+        for lot in lots where lot.fromAward && lot.awardedAt > start && lot.awardedAt <= moment { total += lot.points }
+        return total
     }
 
     /// The risk assessment, if it is still valid at `moment`.
@@ -308,13 +328,17 @@ extension ClientState {
             w.string(change.to.rawValue)
             w.string(change.reason.rawValue)
         }
+        // Lots are delta-encoded: award time from the previous lot's, expiry from the award
+        // time plus the usual lifetime, what is left from the points.
         w.int(lots.count)
+        var previous: Int64 = 0
+        let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
         for lot in lots {
-            w.timestamp(lot.awardedAt)
-            w.timestamp(lot.expiresAt)
+            w.int(lot.awardedAt.millisecondsSinceEpoch - previous)
+            previous = lot.awardedAt.millisecondsSinceEpoch
+            w.int(lot.expiresAt.millisecondsSinceEpoch - lot.awardedAt.millisecondsSinceEpoch - lifetime)
             w.int(lot.points)
-            w.int(lot.remaining)
-            w.bool(lot.fromAward)
+            w.int((lot.points - lot.remaining) << 1 | (lot.fromAward ? 1 : 0))
         }
         for value in [pointsAvailable, lifetimePoints, redeemedPoints, expiredPoints, adjustedPoints, netAssets.cents] { w.int(value) }
         w.optional(risk) { w, risk in
@@ -356,10 +380,17 @@ extension ClientState {
         }
         let lotCount = try r.count()
         lots.reserveCapacity(lotCount)
+        var previous: Int64 = 0
+        let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
         for _ in 0..<lotCount {
+            let awardedAt = previous + (try r.int())
+            previous = awardedAt
+            let expiresAt = awardedAt + lifetime + (try r.int())
+            let points = try r.int()
+            let usedAndSource = try r.int()
             lots.append(PointsLot(
-                awardedAt: try r.timestamp(), expiresAt: try r.timestamp(), points: try r.int(), remaining: try r.int(),
-                fromAward: try r.bool()))
+                awardedAt: Timestamp(millisecondsSinceEpoch: awardedAt), expiresAt: Timestamp(millisecondsSinceEpoch: expiresAt),
+                points: points, remaining: points - (usedAndSource >> 1), fromAward: usedAndSource & 1 == 1))
         }
         pointsAvailable = try r.int()
         lifetimePoints = try r.int()

@@ -61,6 +61,8 @@ public struct SyntheticData {
         /// Facts to generate in total (approximately: at least three per client).
         public var events: Int
         public var seed: UInt64
+        /// Number of the first client (C000001 by default), to add clients to a seeded ledger.
+        public var firstClient = 1
         /// First day of activity.
         public var start: Timestamp
         /// Length of the period, in days (two years and more is realistic).
@@ -114,7 +116,7 @@ public struct SyntheticData {
     // MARK: - One client
 
     private func client(index: Int, activity: Int, rng: inout SeededGenerator, emit: (Int64, String) -> Void) {
-        let clientId = Self.clientId(index + 1)
+        let clientId = Self.clientId(index + options.firstClient)
         let segment: Segment = rng.weighted([(.retail, 0.85), (.highNetWorth, 0.12), (.institutional, 0.03)])
         let professional: Bool
         switch segment {

@@ -18,6 +18,7 @@ extension ClientLedger {
         @Option(help: "Number of clients.") var clients: Int = 1_000
         @Option(help: "Number of facts (about; at least three per client).") var events: Int = 100_000
         @Option(help: "Random seed: the same seed gives the same data.") var seed: UInt64 = 42
+        @Option(help: "Number of the first client (to add clients to a seeded ledger).") var firstClient = 1
         @Option(help: "First day of activity.") var start: String = "2024-10-01"
         @Option(help: "Length of the period in days.") var days: Int64 = 760
         @Option(help: "Write JSON Lines to this file instead of standard output.") var output: String?
@@ -25,6 +26,7 @@ extension ClientLedger {
 
         func validate() throws {
             guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
+            guard firstClient >= 1, firstClient + clients <= 1_000_000 else { throw ValidationError("--first-client: client numbers run from 1 to 999999") }
             guard events >= 0 else { throw ValidationError("--events must not be negative") }
             guard days >= 30 else { throw ValidationError("--days must be at least 30") }
             guard Timestamp(iso8601: start) != nil else { throw ValidationError("--start: expected a date such as 2024-10-01") }
@@ -35,8 +37,9 @@ extension ClientLedger {
             try runMapped {
                 let rules = try rulesOptions.load()
                 guard let startMoment = Timestamp(iso8601: start) else { return }
-                let generator = SyntheticData(
-                    options: .init(clients: clients, events: events, seed: seed, start: startMoment, days: days), rules: rules)
+                var options = SyntheticData.Options(clients: clients, events: events, seed: seed, start: startMoment, days: days)
+                options.firstClient = firstClient
+                let generator = SyntheticData(options: options, rules: rules)
                 if append {
                     let log = try global.openLog(readOnly: false)
                     let report = try seedLedger(generator, into: Ledger(log: log, rules: rules), progress: stderrIsTerminal)
