@@ -130,4 +130,41 @@ struct DiffTests {
                     "diff reports tier changes that reconcile does not make: \(diff.changes)")
         }
     }
+
+    @Test("diff reports lifecycle-stage and eligibility changes with their counts (rules with churn at 150 days and OPT-05 from 400,000)")
+    func stageAndEligibilityChanges() throws {
+        try withTemporaryLedger { store in
+            let rules = try defaultRules()
+            let proposedYAML = Rules.defaultYAML
+                .replacingOccurrences(of: "churnedAfterDays: 180", with: "churnedAfterDays: 150")
+                .replacingOccurrences(of: "riskLevel: R5, minAssets: 500000 }", with: "riskLevel: R5, minAssets: 400000 }")
+            let proposed = try Rules(yaml: proposedYAML)
+            #expect(proposed.churnedAfterDays == 150)
+            #expect(proposed.product("OPT-05")?.minAssets == Money(cents: 40_000_000))
+            let t = at("2025-01-02T10:00:00Z")
+            try store.ledger(rules).importLines([
+                // Quiet for 160 days at the as-of date: at risk now, churned under the proposal.
+                Line.registered("S-160", t), Line.interaction("S-160", Self.asOf.adding(days: -160)),
+                Line.registered("S-149", t), Line.interaction("S-149", Self.asOf.adding(days: -149)),
+                // 450,000 of assets, C5: OPT-05 becomes eligible.
+                Line.registered("A-450", t), Line.risk("A-450", t.adding(seconds: 1), level: "C5"),
+                Line.deposit("A-450", Self.asOf.adding(days: -30), "450000.00"),
+                // 450,000 but C4: unsuitable either way.
+                Line.registered("A-C4", t), Line.risk("A-C4", t.adding(seconds: 1), level: "C4"),
+                Line.deposit("A-C4", Self.asOf.adding(days: -30), "450000.00"),
+            ])
+            let engine = try store.engine(rules, asOf: Self.asOf)
+            try engine.rebuild()
+            let before = try dumpProjections(store.log.connection)
+            let diff = try engine.diff(against: proposed)
+            #expect(diff.counts == ["stage: at_risk → churned": 1, "eligibility:OPT-05: not eligible → eligible": 1])
+            #expect(diff.changes == [
+                ProjectionDiff.Change(client: "A-450", what: "eligibility:OPT-05", from: "not eligible", to: "eligible"),
+                ProjectionDiff.Change(client: "S-160", what: "stage", from: "at_risk", to: "churned"),
+            ])
+            #expect(try engine.diff(against: proposed, projections: [.membership]).changes.isEmpty)
+            #expect(try engine.diff(against: proposed, projections: [.retention]).changes.map(\.client) == ["S-160"])
+            #expect(try dumpProjections(store.log.connection) == before)
+        }
+    }
 }
