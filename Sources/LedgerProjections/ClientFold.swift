@@ -1,11 +1,10 @@
 import LedgerDomain
 import LedgerStore
 
-/// Activity of one client in one calendar month: enough to answer retention questions as
-/// of any day (active days as a bit mask) and per month (amounts, NPS answers).
-public struct MonthActivity: Sendable, Equatable, Codable {
-    /// Bit d−1 set when the client had activity on day d of the month.
-    public var activeDays: UInt32 = 0
+/// Activity of one client on one day.
+public struct DayActivity: Sendable, Equatable, Codable {
+    /// Day of the month, 1–31.
+    public var day: Int64
     public var activities: Int64 = 0
     public var tradedCents: Int64 = 0
     public var purchasedCents: Int64 = 0
@@ -14,6 +13,51 @@ public struct MonthActivity: Sendable, Equatable, Codable {
     public var promoters: Int64 = 0
     public var passives: Int64 = 0
     public var detractors: Int64 = 0
+
+    public init(day: Int64) {
+        self.day = day
+    }
+}
+
+/// Activity of one client in one calendar month, day by day, so that retention questions
+/// can be answered as of any day (windows cut at the day, not at the month).
+public struct MonthActivity: Sendable, Equatable, Codable {
+    /// Days with activity or survey answers, in day order.
+    public var days: [DayActivity] = []
+
+    public init() {}
+
+    /// Bit d−1 set when the client had activity on day d of the month.
+    public var activeDays: UInt32 {
+        days.reduce(0) { $1.activities > 0 ? $0 | (1 << UInt32($1.day - 1)) : $0 }
+    }
+
+    /// The sum over the days that satisfy `include`.
+    public func total(_ include: (Int64) -> Bool = { _ in true }) -> DayActivity {
+        var sum = DayActivity(day: 0)
+        for day in days where include(day.day) {
+            sum.activities += day.activities
+            sum.tradedCents += day.tradedCents
+            sum.purchasedCents += day.purchasedCents
+            sum.depositedCents += day.depositedCents
+            sum.withdrawnCents += day.withdrawnCents
+            sum.promoters += day.promoters
+            sum.passives += day.passives
+            sum.detractors += day.detractors
+        }
+        return sum
+    }
+
+    /// The entry of a day, created in order when missing.
+    mutating func update(day: Int64, _ change: (inout DayActivity) -> Void) {
+        if let last = days.indices.last, days[last].day == day {
+            change(&days[last])
+            return
+        }
+        let index = days.firstIndex { $0.day >= day } ?? days.count
+        if index == days.count || days[index].day != day { days.insert(DayActivity(day: day), at: index) }
+        change(&days[index])
+    }
 }
 
 /// What the projections keep of one client: the domain's folded state plus its activity
@@ -48,28 +92,26 @@ public struct ClientFold: Sendable, Codable {
         case .clientOffboarded:
             offboardedDay = day
         case .surveyAnswered(let nps):
-            let key = Self.month(ofDay: day)
-            if nps >= 9 { months[key, default: MonthActivity()].promoters += 1 }
-            else if nps >= 7 { months[key, default: MonthActivity()].passives += 1 }
-            else { months[key, default: MonthActivity()].detractors += 1 }
+            let (year, monthNumber, dayOfMonth) = Timestamp.civil(fromDays: day)
+            months[year * 12 + monthNumber - 1, default: MonthActivity()].update(day: dayOfMonth) {
+                if nps >= 9 { $0.promoters += 1 } else if nps >= 7 { $0.passives += 1 } else { $0.detractors += 1 }
+            }
         default:
             guard payload.type.isActivity else { return }
             if let last = lastActivityDay, day - last >= churnedAfterDays { reactivationDays.append(day) }
             if firstActivityDay.map({ day < $0 }) ?? true { firstActivityDay = day }
             if lastActivityDay.map({ day > $0 }) ?? true { lastActivityDay = day }
             let (year, monthNumber, dayOfMonth) = Timestamp.civil(fromDays: day)
-            let key = year * 12 + monthNumber - 1
-            var month = months[key] ?? MonthActivity()
-            month.activeDays |= 1 << UInt32(dayOfMonth - 1)
-            month.activities += 1
-            switch payload {
-            case .tradeExecuted(_, _, let notional): month.tradedCents += notional.cents
-            case .productPurchased(_, let amount): month.purchasedCents += amount.cents
-            case .fundsDeposited(let amount): month.depositedCents += amount.cents
-            case .fundsWithdrawn(let amount): month.withdrawnCents += amount.cents
-            default: break
+            months[year * 12 + monthNumber - 1, default: MonthActivity()].update(day: dayOfMonth) { entry in
+                entry.activities += 1
+                switch payload {
+                case .tradeExecuted(_, _, let notional): entry.tradedCents += notional.cents
+                case .productPurchased(_, let amount): entry.purchasedCents += amount.cents
+                case .fundsDeposited(let amount): entry.depositedCents += amount.cents
+                case .fundsWithdrawn(let amount): entry.withdrawnCents += amount.cents
+                default: break
+                }
             }
-            months[key] = month
         }
     }
 }
@@ -80,15 +122,12 @@ extension ClientFold {
     /// The snapshot stored in `projection_fold.snapshot`.
     public var snapshot: [UInt8] {
         var w = BinaryWriter(capacity: 512)
-        w.int(2)  // snapshot format
+        w.int(3)  // snapshot format
         state.encode(to: &w)
         w.int(months.count)
         for (month, activity) in months.sorted(by: { $0.key < $1.key }) {
             w.int(month)
-            for value in [Int64(activity.activeDays), activity.activities, activity.tradedCents, activity.purchasedCents,
-                          activity.depositedCents, activity.withdrawnCents, activity.promoters, activity.passives, activity.detractors] {
-                w.int(value)
-            }
+            activity.encode(to: &w)
         }
         for day in [registeredDay, firstActivityDay, lastActivityDay, offboardedDay] { w.optional(day) { $0.int($1) } }
         w.int(reactivationDays.count)
@@ -98,21 +137,11 @@ extension ClientFold {
 
     public init(snapshot: [UInt8]) throws {
         var r = BinaryReader(snapshot)
-        guard try r.int() == 2 else { throw BinaryReader.Malformed() }
+        guard try r.int() == 3 else { throw BinaryReader.Malformed() }
         state = try ClientState(from: &r)
         for _ in 0..<(try r.count()) {
             let month = try r.int()
-            var activity = MonthActivity()
-            activity.activeDays = UInt32(truncatingIfNeeded: try r.int())
-            activity.activities = try r.int()
-            activity.tradedCents = try r.int()
-            activity.purchasedCents = try r.int()
-            activity.depositedCents = try r.int()
-            activity.withdrawnCents = try r.int()
-            activity.promoters = try r.int()
-            activity.passives = try r.int()
-            activity.detractors = try r.int()
-            months[month] = activity
+            months[month] = try MonthActivity(from: &r)
         }
         registeredDay = try r.optional { try $0.int() }
         firstActivityDay = try r.optional { try $0.int() }
@@ -120,5 +149,35 @@ extension ClientFold {
         offboardedDay = try r.optional { try $0.int() }
         for _ in 0..<(try r.count()) { reactivationDays.append(try r.int()) }
         guard r.isAtEnd else { throw BinaryReader.Malformed() }
+    }
+}
+
+extension MonthActivity {
+    /// The days in the compact binary form (also stored in `retention_months.daily`).
+    public func encode(to w: inout BinaryWriter) {
+        w.int(days.count)
+        for day in days {
+            for value in [day.day, day.activities, day.tradedCents, day.purchasedCents, day.depositedCents,
+                          day.withdrawnCents, day.promoters, day.passives, day.detractors] {
+                w.int(value)
+            }
+        }
+    }
+
+    public init(from r: inout BinaryReader) throws {
+        self.init()
+        for _ in 0..<(try r.count()) {
+            var day = DayActivity(day: try r.int())
+            guard (1...31).contains(day.day) else { throw BinaryReader.Malformed() }
+            day.activities = try r.int()
+            day.tradedCents = try r.int()
+            day.purchasedCents = try r.int()
+            day.depositedCents = try r.int()
+            day.withdrawnCents = try r.int()
+            day.promoters = try r.int()
+            day.passives = try r.int()
+            day.detractors = try r.int()
+            days.append(day)
+        }
     }
 }

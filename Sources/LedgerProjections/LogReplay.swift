@@ -50,7 +50,8 @@ enum LogReplay {
 
     /// Calls `body` with each client event after `position`, in position order, up to `head`.
     static func replay(
-        _ log: EventLog, after position: Int64, through head: Int64, _ body: (ReplayedEvent) throws -> Void
+        _ log: EventLog, after position: Int64, through head: Int64, partition: Partition? = nil,
+        _ body: (ReplayedEvent) throws -> Void
     ) throws {
         let statement = try log.connection.prepare(
             """
@@ -83,6 +84,7 @@ enum LogReplay {
             }
         }
         while try statement.step() {
+            if let partition, !statement.withBytes(at: 1, partition.contains) { continue }
             let rowPosition = statement.int64(at: 0)
             guard let type = statement.withBytes(at: 2, eventType) else {
                 throw ReplayError(position: rowPosition, problem: "unknown event type \(statement.string(at: 2))")
@@ -137,6 +139,22 @@ enum LogReplay {
         } catch {
             throw ReplayError(position: row.position, problem: error.description)
         }
+    }
+}
+
+/// One of `count` disjoint sets of streams, by a hash of the stream name: a rebuild over
+/// very many clients folds one partition at a time to bound its memory.
+struct Partition: Sendable {
+    var index: Int
+    var count: Int
+
+    func contains(_ stream: UnsafeRawBufferPointer) -> Bool {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+        for byte in stream {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return Int(hash % UInt64(count)) == index
     }
 }
 

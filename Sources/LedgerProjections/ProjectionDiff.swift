@@ -30,7 +30,8 @@ extension ProjectionEngine {
         for client in folds.keys.sorted() {
             guard let fold = folds[client], fold.state.isRegistered else { continue }
             let state = fold.state
-            if projections.contains(.membership) {
+            // Offboarded clients keep their last tier: reconcile never changes it.
+            if projections.contains(.membership), !state.isOffboarded {
                 let before = LoyaltyPolicy.tierUnderRules(state: state, asOf: asOf, rules: rules)
                 let after = LoyaltyPolicy.tierUnderRules(state: state, asOf: asOf, rules: proposed)
                 if before != after { changes.append(.init(client: client, what: "tier", from: before.rawValue, to: after.rawValue)) }

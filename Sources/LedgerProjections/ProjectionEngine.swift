@@ -86,6 +86,13 @@ public final class ProjectionEngine {
     public func catchUp() throws -> ProjectionRun {
         let started = Date()
         return try log.connection.write {
+            // Rows of one projection come from one set of rules: a catch-up with other rules
+            // would mix them, so it is refused (a rebuild with the new rules is the way).
+            let built = try log.connection.scalarString(
+                "SELECT rules_version FROM projection_checkpoints WHERE name = 'membership'")
+            if !built.isEmpty, built != rulesVersion {
+                throw ProjectionError.builtWithOtherRules(built: built, inForce: rulesVersion)
+            }
             let from = try checkpoint()
             let head = try log.head().position
             guard head > from else {
@@ -141,6 +148,10 @@ public final class ProjectionEngine {
 
     /// Folds the whole log with these rules (in memory, nothing written).
     public func foldAll(through head: Int64? = nil) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
+        try foldAll(through: head, partition: nil)
+    }
+
+    func foldAll(through head: Int64?, partition: Partition?) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
         try log.connection.read {
             let end = try head ?? log.head().position
             // Folds live in an array, found through an index, so each is mutated in place.
@@ -148,7 +159,7 @@ public final class ProjectionEngine {
             var folds: [ClientFold] = []
             var applied: Int64 = 0
             let churned = rules.churnedAfterDays
-            try LogReplay.replay(log, after: 0, through: end) { event in
+            try LogReplay.replay(log, after: 0, through: end, partition: partition) { event in
                 let slot: Int
                 if let known = index[event.clientId] {
                     slot = known
@@ -167,47 +178,101 @@ public final class ProjectionEngine {
         }
     }
 
+    /// Clients folded per pass of a rebuild: bounds its memory (well under 1 GiB) however
+    /// many clients the ledger has.
+    public static let clientsPerPartition = 200_000
+
     /// Rebuilds all three projections from position 0 with the engine's rules: writes fresh
-    /// tables, then swaps them in and records the checkpoint and rules version in one
+    /// `__new` tables (folding at most `clientsPerPartition` clients at a time, outside the
+    /// write lock), then swaps them in and records the checkpoint and rules version in one
     /// transaction. An interrupted rebuild leaves the old projections serving.
     @discardableResult
     public func rebuild(progress: ((String) -> Void)? = nil) throws -> ProjectionRun {
         let started = Date()
-        // Fold outside the write lock: readers and writers go on meanwhile.
-        let (folds, head, events) = try foldAll()
-        progress?("folded \(events) events of \(folds.count) clients")
+        let head = try log.head().position
+        let partitions = max(1, (try estimatedClients() + Self.clientsPerPartition - 1) / Self.clientsPerPartition)
         let tables = ProjectionSchema.tables.values.flatMap { $0 } + ["projection_fold"]
-        try log.connection.write {
+        func createFreshTables() throws {
             for table in tables {
                 try log.connection.execute("DROP TABLE IF EXISTS \(table)__new; " + ProjectionSchema.create(table, as: table + "__new"))
             }
+        }
+        func write(_ folds: [String: ClientFold]) throws {
             let writer = try RowWriter(connection: log.connection, suffix: "__new", rules: rules, asOf: asOf)
             for client in folds.keys.sorted() {
                 guard let fold = folds[client] else { continue }
                 try writer.write(fold)
             }
+        }
+        func swap() throws {
             for table in tables {
                 try log.connection.execute("DROP TABLE \(table); ALTER TABLE \(table)__new RENAME TO \(table)")
             }
             try log.connection.execute("CREATE INDEX eligibility_by_product ON eligibility(product, eligible)")
             try recordCheckpoint(head, rulesVersion: rulesVersion)
         }
+        var events: Int64 = 0
+        var clients = 0
+        if partitions == 1 {
+            // Fold outside the write lock, then fill the fresh tables and swap them in within
+            // one transaction: no reader ever sees a __new table.
+            let (folds, _, applied) = try foldAll(through: head)
+            events = applied
+            clients = folds.count
+            progress?("folded \(events) events of \(clients) clients")
+            try log.connection.write {
+                try createFreshTables()
+                try write(folds)
+                try swap()
+            }
+        } else {
+            // Very many clients: the fresh tables are filled one partition per transaction
+            // (they are not read by anyone until the swap), then swapped in at once.
+            try log.connection.write { try createFreshTables() }
+            do {
+                for index in 0..<partitions {
+                    let (folds, _, applied) = try foldAll(through: head, partition: Partition(index: index, count: partitions))
+                    events += applied
+                    clients += folds.count
+                    try log.connection.write { try write(folds) }
+                    progress?("folded and wrote part \(index + 1) of \(partitions): \(events) events of \(clients) clients")
+                }
+                try log.connection.write { try swap() }
+            } catch {
+                try? log.connection.write {
+                    for table in tables { try log.connection.execute("DROP TABLE IF EXISTS \(table)__new") }
+                }
+                throw error
+            }
+        }
         // Events appended while we folded are applied by an ordinary catch-up.
         try catchUp()
         return ProjectionRun(
-            fromPosition: 0, toPosition: head, eventsApplied: events, clientsWritten: folds.count,
+            fromPosition: 0, toPosition: head, eventsApplied: events, clientsWritten: clients,
             seconds: Date().timeIntervalSince(started))
+    }
+
+    /// How many clients the ledger has: from the last build when there is one, otherwise by
+    /// counting first events through the (stream, version) index.
+    func estimatedClients() throws -> Int {
+        let known = isInstalled ? try log.connection.scalarInt("SELECT count(*) FROM projection_fold") : 0
+        if known > 0 { return Int(known) }
+        return Int(try log.connection.scalarInt(
+            "SELECT count(*) FROM events WHERE stream >= 'client/' AND stream < 'client0' AND version = 1"))
     }
 }
 
 /// Failures of the projection engine.
 public enum ProjectionError: Error, CustomStringConvertible, Sendable {
     case notBuilt
+    case builtWithOtherRules(built: String, inForce: String)
 
     public var description: String {
         switch self {
         case .notBuilt:
             return "the projections are not built in this database yet (run `clientledger projections rebuild`)"
+        case .builtWithOtherRules(let built, let inForce):
+            return "the projections were built with rules \(built), not the rules in force (\(inForce)); rebuild them with `clientledger projections rebuild`"
         }
     }
 }

@@ -42,7 +42,7 @@ public enum ProjectionSchema {
                     activities INTEGER NOT NULL, traded_cents INTEGER NOT NULL, purchased_cents INTEGER NOT NULL,
                     deposited_cents INTEGER NOT NULL, withdrawn_cents INTEGER NOT NULL,
                     promoters INTEGER NOT NULL, passives INTEGER NOT NULL, detractors INTEGER NOT NULL,
-                    PRIMARY KEY (client, month))
+                    daily BLOB NOT NULL, PRIMARY KEY (client, month))
                 """
         case "eligibility":
             return """

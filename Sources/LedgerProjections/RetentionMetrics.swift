@@ -49,7 +49,7 @@ public struct RetentionMetrics: Sendable, Equatable, Codable {
     public var rfm: [RFMScore]
     public var rfmCells: [String: Int]
     public var netInflow: [Inflow]
-    /// NPS over answers in the 12 calendar months ending with the as-of month.
+    /// NPS over answers in the trailing 365 days.
     public var nps: NPS
 }
 
@@ -58,10 +58,9 @@ extension ProjectionEngine {
     public func retentionMetrics(asOf: Timestamp) throws -> RetentionMetrics {
         guard isInstalled else { throw ProjectionError.notBuilt }
         let day = asOf.dayNumber
-        let (year, monthNumber, dayOfMonth) = Timestamp.civil(fromDays: day)
+        let (year, monthNumber, _) = Timestamp.civil(fromDays: day)
         let asOfMonth = year * 12 + monthNumber - 1
         let firstOfWindow = day - 364
-        let windowStartMonth = asOfMonth - 11
 
         struct Client {
             var registered: Int64?
@@ -83,23 +82,11 @@ extension ProjectionEngine {
                 clients[header.string(at: 0)] = client
             }
             let months = try log.connection.prepare(
-                """
-                SELECT client, month, active_days, activities, traded_cents, purchased_cents, deposited_cents,
-                       withdrawn_cents, promoters, passives, detractors
-                FROM retention_months WHERE month <= ? ORDER BY client, month
-                """)
+                "SELECT client, month, daily FROM retention_months WHERE month <= ? ORDER BY client, month")
             months.bind(asOfMonth, at: 1)
             while try months.step() {
-                var activity = MonthActivity()
-                activity.activeDays = UInt32(truncatingIfNeeded: months.int64(at: 2))
-                activity.activities = months.int64(at: 3)
-                activity.tradedCents = months.int64(at: 4)
-                activity.purchasedCents = months.int64(at: 5)
-                activity.depositedCents = months.int64(at: 6)
-                activity.withdrawnCents = months.int64(at: 7)
-                activity.promoters = months.int64(at: 8)
-                activity.passives = months.int64(at: 9)
-                activity.detractors = months.int64(at: 10)
+                var reader = BinaryReader(months.blob(at: 2))
+                let activity = try MonthActivity(from: &reader)
                 clients[months.string(at: 0)]?.months.append((months.int64(at: 1), activity))
             }
         }
@@ -125,27 +112,28 @@ extension ProjectionEngine {
             var frequency: Int64 = 0
             var monetary: Int64 = 0
             for (month, activity) in client.months {
-                var mask = activity.activeDays
-                if month == asOfMonth { mask &= dayOfMonth >= 32 ? ~0 : (UInt32(1) << UInt32(dayOfMonth)) - 1 }
+                // Days after the as-of day never count; windows are cut at the day.
                 let monthStart = Timestamp.days(fromCivil: month / 12, month % 12 + 1, 1)
-                if mask != 0 {
-                    activeMonths.insert(month)
-                    let firstDay = monthStart + Int64(mask.trailingZeroBitCount)
-                    let lastDay = monthStart + Int64(31 - mask.leadingZeroBitCount)
-                    if first.map({ firstDay < $0 }) ?? true { first = firstDay }
-                    if last.map({ lastDay > $0 }) ?? true { last = lastDay }
+                for entry in activity.days {
+                    let absolute = monthStart + entry.day - 1
+                    guard absolute <= day else { break }
+                    if entry.activities > 0 {
+                        activeMonths.insert(month)
+                        if first.map({ absolute < $0 }) ?? true { first = absolute }
+                        if last.map({ absolute > $0 }) ?? true { last = absolute }
+                    }
+                    if absolute >= firstOfWindow {
+                        frequency += entry.activities
+                        monetary += entry.tradedCents + entry.purchasedCents
+                        nps.promoters += entry.promoters
+                        nps.passives += entry.passives
+                        nps.detractors += entry.detractors
+                    }
+                    var flow = inflow[month] ?? (0, 0)
+                    flow.0 += entry.depositedCents
+                    flow.1 += entry.withdrawnCents
+                    inflow[month] = flow
                 }
-                if month >= windowStartMonth {
-                    frequency += activity.activities
-                    monetary += activity.tradedCents + activity.purchasedCents
-                    nps.promoters += activity.promoters
-                    nps.passives += activity.passives
-                    nps.detractors += activity.detractors
-                }
-                var flow = inflow[month] ?? (0, 0)
-                flow.0 += activity.depositedCents
-                flow.1 += activity.withdrawnCents
-                inflow[month] = flow
             }
             let stage = LifecycleStage.stage(
                 registeredDay: registeredDay, firstActivityDay: first, lastActivityDay: last,

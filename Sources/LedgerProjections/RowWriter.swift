@@ -27,7 +27,7 @@ final class RowWriter {
         history = try connection.prepare("INSERT OR REPLACE INTO membership_tier_history\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         retentionClient = try connection.prepare("INSERT OR REPLACE INTO retention_clients\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         retentionMonth = try connection.prepare(
-            "INSERT OR REPLACE INTO retention_months\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+            "INSERT OR REPLACE INTO retention_months\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
         eligibility = try connection.prepare("INSERT OR REPLACE INTO eligibility\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         snapshot = try connection.prepare("INSERT OR REPLACE INTO projection_fold\(suffix) VALUES (?1, ?2, ?3)")
     }
@@ -74,17 +74,21 @@ final class RowWriter {
         try retentionClient.run()
 
         for (month, activity) in fold.months.sorted(by: { $0.key < $1.key }) where months?.contains(month) ?? true {
+            let total = activity.total()
             retentionMonth.bind(client, at: 1)
             retentionMonth.bind(month, at: 2)
             retentionMonth.bind(Int64(activity.activeDays), at: 3)
-            retentionMonth.bind(activity.activities, at: 4)
-            retentionMonth.bind(activity.tradedCents, at: 5)
-            retentionMonth.bind(activity.purchasedCents, at: 6)
-            retentionMonth.bind(activity.depositedCents, at: 7)
-            retentionMonth.bind(activity.withdrawnCents, at: 8)
-            retentionMonth.bind(activity.promoters, at: 9)
-            retentionMonth.bind(activity.passives, at: 10)
-            retentionMonth.bind(activity.detractors, at: 11)
+            retentionMonth.bind(total.activities, at: 4)
+            retentionMonth.bind(total.tradedCents, at: 5)
+            retentionMonth.bind(total.purchasedCents, at: 6)
+            retentionMonth.bind(total.depositedCents, at: 7)
+            retentionMonth.bind(total.withdrawnCents, at: 8)
+            retentionMonth.bind(total.promoters, at: 9)
+            retentionMonth.bind(total.passives, at: 10)
+            retentionMonth.bind(total.detractors, at: 11)
+            var daily = BinaryWriter(capacity: 64)
+            activity.encode(to: &daily)
+            retentionMonth.bind(daily.bytes, at: 12)
             try retentionMonth.run()
         }
 

@@ -127,7 +127,7 @@ extension ClientLedger.Metrics {
                 print("\nnet asset inflow, last 12 months (CNY):")
                 print(table(["month", "deposited", "withdrawn", "net"], metrics.netInflow.suffix(12).map { [$0.month, $0.deposited, $0.withdrawn, $0.net] }))
                 let nps = metrics.nps
-                print("\nNPS (12 months to \(metrics.asOf)): " + (nps.score.map { String(format: "%.1f", $0) } ?? "no answers")
+                print("\nNPS (365 days to \(metrics.asOf)): " + (nps.score.map { String(format: "%.1f", $0) } ?? "no answers")
                     + " (\(nps.promoters) promoters, \(nps.passives) passives, \(nps.detractors) detractors)")
             }
         }

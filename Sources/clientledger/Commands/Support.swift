@@ -84,6 +84,7 @@ func describe(_ error: any Error) -> (Int32, String) {
     case let error as MissingFile:
         return (66, error.description)
     case let error as ProjectionError:
+        if case .builtWithOtherRules = error { return (1, error.description) }
         return (66, error.description)
     case let error as ReplayError:
         return (65, "the log holds an event the projections cannot read: \(error)")
