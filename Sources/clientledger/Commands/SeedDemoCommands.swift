@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
+import LedgerProjections
 import LedgerStore
 
 extension ClientLedger {
@@ -105,7 +106,7 @@ final class OutputSink {
 extension ClientLedger {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A tour on a fresh demo database: seed, import, read back, run the periodic jobs, verify.")
+            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, a rules change, verify.")
 
         @Option(help: "Demo database (recreated on every run).")
         var db: String = "clientledger-demo.db"
@@ -155,12 +156,49 @@ extension ClientLedger {
                     print("run \(run): expired \(expired.points) points from \(expired.eventsWritten) lots; downgraded \(evaluated.clientsChanged) clients")
                 }
 
-                section("6. Tamper evidence")
+                section("6. Projections, rebuilt from position 0")
+                let engine = try ProjectionEngine(log: log, rules: rules, asOf: now)
+                let run = try engine.rebuild()
+                print("rebuilt membership, retention and eligibility from \(run.eventsApplied) events in \(String(format: "%.2f", run.seconds)) s")
+                let members = try engine.membership()
+                let byTier = Dictionary(grouping: members, by: \.tier).mapValues(\.count)
+                print("members by tier: " + Tier.allCases.map { "\($0.rawValue) \(byTier[$0.rawValue] ?? 0)" }.joined(separator: ", "))
+                let metrics = try engine.retentionMetrics(asOf: now)
+                print("retention today: \(metrics.activeClients) active, \(metrics.churned) churned, \(metrics.reactivations) reactivations, NPS \(metrics.nps.score.map { String(format: "%.1f", $0) } ?? "-")")
+                let eligible = try engine.eligibility(product: "STRUCT-04").filter(\.eligible).count
+                print("eligible for the structured note STRUCT-04 (R4, Gold and up): \(eligible) clients")
+                let sample = try engine.eligibility(client: busiest[busiest.count / 2].0)
+                for row in sample {
+                    print("  \(row.client) \(row.product): " + (row.eligible ? "eligible" : row.failedChecks.joined(separator: ", ")))
+                }
+
+                section("7. A rules change: Silver from 2,000 to 1,000 points, Gold from 10,000 to 6,000")
+                let proposedYAML = Rules.defaultYAML
+                    .replacingOccurrences(of: "{ name: Silver,   points: 2000,", with: "{ name: Silver,   points: 1000,")
+                    .replacingOccurrences(of: "{ name: Gold,     points: 10000,", with: "{ name: Gold,     points: 6000, ")
+                let proposed = try Rules(yaml: proposedYAML)
+                let diff = try engine.diff(against: proposed)
+                print("diff \(diff.currentRulesVersion) → \(diff.proposedRulesVersion) (nothing written):")
+                for (change, count) in diff.counts.sorted(by: { $0.key < $1.key }) { print("  \(change): \(count)") }
+                let newEngine = try ProjectionEngine(log: log, rules: proposed, asOf: now)
+                let status = try newEngine.status()
+                print("with the new rules in force, the projections are " + (status.contains(where: \.stale) ? "stale" : "current"))
+                try newEngine.rebuild()
+                print("rebuilt with rules \(proposed.version): stale now? \(try newEngine.status().contains(where: \.stale) ? "yes" : "no")")
+                let reconciled = try Ledger(log: log, rules: proposed).reconcileTiers(asOf: now)
+                print("tiers reconcile: \(reconciled.eventsWritten) TierChanged(reevaluated) appended")
+                let again = try Ledger(log: log, rules: proposed).reconcileTiers(asOf: now)
+                print("tiers reconcile again: \(again.eventsWritten) written")
+                try newEngine.catchUp()
+
+                section("8. Tamper evidence")
                 let verify = try log.verifyChain()
                 print(verify.isIntact
                     ? "chain intact: \(verify.eventsChecked) events, head \(verify.headHash)"
                     : "BROKEN at \(verify.firstBadPosition ?? 0)")
                 print("\nTry: clientledger client show \(busiest[0].0) --db \(db)")
+                print("     clientledger membership --tier Gold --db \(db)")
+                print("     clientledger metrics retention --db \(db)")
                 print("     clientledger events --client \(busiest[0].0) --db \(db)")
                 print("     python3 tools/verify_chain.py \(db)")
             }
