@@ -27,7 +27,7 @@ extension ClientLedger {
 
         func validate() throws {
             guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
-            guard firstClient >= 1, firstClient + clients <= 1_000_000 else { throw ValidationError("--first-client: client numbers run from 1 to 999999") }
+            guard firstClient >= 1, firstClient + clients - 1 <= 9_999_999 else { throw ValidationError("--first-client: client numbers run from 1 to 9999999") }
             guard events >= 0 else { throw ValidationError("--events must not be negative") }
             guard days >= 30 else { throw ValidationError("--days must be at least 30") }
             guard Timestamp(iso8601: start) != nil else { throw ValidationError("--start: expected a date such as 2024-10-01") }
