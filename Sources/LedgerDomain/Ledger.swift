@@ -422,3 +422,30 @@ public struct CampaignState: Sendable {
         version += 1
     }
 }
+
+// MARK: - History
+
+/// One step of a client's history: the event, what caused it, and the state after it.
+public struct HistoryStep: Sendable {
+    public var event: RecordedEvent
+    public var payload: EventPayload
+    public var metadata: EventMetadata
+    public var stateAfter: ClientState
+}
+
+extension Ledger {
+    /// A client's history in stream order, each event with the state after it. `asOf` keeps
+    /// the events that occurred by then, `knownAt` those the ledger had recorded by then
+    /// (what the firm knew at that moment).
+    public func history(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> [HistoryStep] {
+        var state = ClientState(clientId: clientId, adjustmentLotLifetimeDays: rules.lotLifetimeDays)
+        var steps: [HistoryStep] = []
+        try log.scan(EventQuery(stream: ClientState.stream(for: clientId), occurredTo: asOf, recordedTo: knownAt)) { event in
+            let payload = try Self.payload(of: event)
+            state.apply(payload, at: event.occurredMoment)
+            steps.append(HistoryStep(event: event, payload: payload, metadata: EventMetadata(json: event.metadata), stateAfter: state))
+            return true
+        }
+        return steps
+    }
+}

@@ -11,7 +11,7 @@ struct ClientLedger: ParsableCommand {
             66 missing file or database; 75 temporary (conflict or busy database: retry).
             """,
         subcommands: [
-            Init.self, Import.self, Append.self, Events.self, ClientCommand.self, Audit.self,
+            Init.self, Import.self, Append.self, Events.self, History.self, ClientCommand.self, Audit.self,
             RulesCommand.self, Tiers.self, Points.self, Projections.self, Membership.self, Eligibility.self,
             Metrics.self, Seed.self, Demo.self,
         ]
