@@ -26,7 +26,7 @@ public final class Ledger {
     private func transaction<R>(_ body: (AppendSession, inout StateCache) throws -> R) throws -> R {
         var kept: [String: ClientState] = [:]
         let result = try log.write { session in
-            var states = StateCache(ledger: self, session: session)
+            var states = StateCache(ledger: self, reader: log, session: session)
             let result = try body(session, &states)
             kept = states.takeClients()
             return result
@@ -85,7 +85,7 @@ public final class Ledger {
         do {
             try log.connection.read {
                 var report = ImportReport()
-                var states = StateCache(ledger: self, session: nil)
+                var states = StateCache(ledger: self, reader: log, session: nil)
                 try apply(events[...], session: nil, states: &states, report: &report, write: false, progress: nil)
             }
         }
@@ -111,85 +111,103 @@ public final class Ledger {
         return report
     }
 
-    /// Imports facts handed over chunk by chunk, in one transaction.
-    func importStream(progress: ((Int) -> Void)?, next: () throws -> [IncomingEvent]?) throws -> ImportReport {
-        try transaction { session, states in
-            var report = ImportReport()
-            var done = 0
-            while let chunk = try next() {
-                try apply(chunk[...], session: session, states: &states, report: &report, write: true, progress: nil)
-                done += chunk.count
-                if done / 50_000 != (done - chunk.count) / 50_000 { progress?(done) }
-            }
-            report.batchesCommitted = 1
-            return report
-        }
-    }
-
     private func apply(
         _ events: ArraySlice<IncomingEvent>, session: AppendSession?, states: inout StateCache,
         report: inout ImportReport, write: Bool, progress: ((Int) -> Void)?
     ) throws {
         var seen = 0
+        var rows: [PlannedRow] = []
         for event in events {
             seen += 1
             if seen % 50_000 == 0 { progress?(seen) }
-            report.received += 1
-            guard !event.eventId.isEmpty else {
-                throw InputError(line: event.line, field: "eventId", problem: "must not be empty")
-            }
-            let stream = event.subject.stream
-            let data = event.dataJSON
-            if let stored = try states.storedEvent(id: event.eventId) {
-                guard stored.stream == stream, stored.type == event.type.rawValue, stored.data == data else {
-                    throw InputError(line: event.line, field: "eventId", problem: "\(event.eventId) is already stored at position \(stored.position) for a different event")
-                }
-                report.alreadyStored += 1
-                continue
-            }
-            let planned: [PlannedEvent]
-            let versionBefore: Int64
-            switch event.subject {
-            case .client(let clientId):
-                var state = try states.client(clientId)
-                versionBefore = state.version
-                try checkExpected(event, current: versionBefore)
-                do {
-                    planned = try LoyaltyPolicy.process(event.payload, at: event.occurredAt, state: &state, rules: rules)
-                } catch {
-                    throw InputError(line: event.line, field: error.field, problem: error.problem)
-                }
-                states.store(state)
-            case .campaign(let campaignId):
-                var campaign = try states.campaign(campaignId)
-                versionBefore = campaign.version
-                try checkExpected(event, current: versionBefore)
-                do {
-                    try campaign.apply(event.payload, at: event.occurredAt)
-                } catch {
-                    throw InputError(line: event.line, field: error.field, problem: error.problem)
-                }
-                states.store(campaign)
-                planned = [PlannedEvent(payload: event.payload, occurredAt: event.occurredAt, isDecision: false)]
-            }
+            rows.removeAll(keepingCapacity: true)
+            try plan(event, states: &states, report: &report, into: &rows)
             guard write, let session else { continue }
-            var decisionIndex = 0
-            for step in planned {
-                let newEvent: NewEvent
-                if step.isDecision {
-                    newEvent = decisionEvent(step, cause: event.eventId, correlation: event.metadata.correlationId, index: decisionIndex, stream: stream, rulesVersion: rulesVersion)
-                    decisionIndex += 1
-                } else {
-                    newEvent = NewEvent(
-                        eventId: event.eventId, stream: stream, type: event.type.rawValue,
-                        schemaVersion: event.type.currentSchemaVersion, occurredAt: event.occurredAt,
-                        data: data, metadata: event.metadataJSON)
-                }
-                let outcome = try session.append(newEvent)
-                if report.firstPosition == nil { report.firstPosition = outcome.position }
-                report.lastPosition = outcome.position
-                if step.isDecision { report.decisionsWritten += 1 } else { report.factsWritten += 1 }
+            try append(rows, to: session, report: &report)
+        }
+    }
+
+    /// One row to append: the event and the stream version the planner gave it.
+    struct PlannedRow: Sendable {
+        var event: NewEvent
+        var version: Int64
+        var isDecision: Bool
+        var line: Int
+    }
+
+    /// Checks one fact against the state of its stream, runs the policies, and adds the rows
+    /// to write (the fact and its decisions) to `rows`. Touches no write session, so it can
+    /// run on another thread than the writer, reading through its own connection.
+    func plan(_ event: IncomingEvent, states: inout StateCache, report: inout ImportReport, into rows: inout [PlannedRow]) throws {
+        report.received += 1
+        guard !event.eventId.isEmpty else {
+            throw InputError(line: event.line, field: "eventId", problem: "must not be empty")
+        }
+        let stream = event.subject.stream
+        let data = event.dataJSON
+        if let stored = try states.storedEvent(id: event.eventId) {
+            guard stored.stream == stream, stored.type == event.type.rawValue, stored.data == data else {
+                throw InputError(line: event.line, field: "eventId", problem: "\(event.eventId) is already stored at position \(stored.position) for a different event")
             }
+            report.alreadyStored += 1
+            return
+        }
+        let planned: [PlannedEvent]
+        let versionBefore: Int64
+        switch event.subject {
+        case .client(let clientId):
+            var state = try states.client(clientId)
+            versionBefore = state.version
+            try checkExpected(event, current: versionBefore)
+            do {
+                planned = try LoyaltyPolicy.process(event.payload, at: event.occurredAt, state: &state, rules: rules)
+            } catch {
+                states.store(state)
+                throw InputError(line: event.line, field: error.field, problem: error.problem)
+            }
+            states.store(state)
+        case .campaign(let campaignId):
+            var campaign = try states.campaign(campaignId)
+            versionBefore = campaign.version
+            try checkExpected(event, current: versionBefore)
+            do {
+                try campaign.apply(event.payload, at: event.occurredAt)
+            } catch {
+                throw InputError(line: event.line, field: error.field, problem: error.problem)
+            }
+            states.store(campaign)
+            planned = [PlannedEvent(payload: event.payload, occurredAt: event.occurredAt, isDecision: false)]
+        }
+        var decisionIndex = 0
+        for (offset, step) in planned.enumerated() {
+            let newEvent: NewEvent
+            if step.isDecision {
+                newEvent = decisionEvent(step, cause: event.eventId, correlation: event.metadata.correlationId, index: decisionIndex, stream: stream, rulesVersion: rulesVersion)
+                decisionIndex += 1
+            } else {
+                newEvent = NewEvent(
+                    eventId: event.eventId, stream: stream, type: event.type.rawValue,
+                    schemaVersion: event.type.currentSchemaVersion, occurredAt: event.occurredAt,
+                    data: data, metadata: event.metadataJSON)
+            }
+            rows.append(PlannedRow(event: newEvent, version: versionBefore + Int64(offset) + 1, isDecision: step.isDecision, line: event.line))
+        }
+    }
+
+    /// Appends planned rows; a version other than the planned one means another writer got
+    /// in between, which is a conflict (the transaction rolls back).
+    func append(_ rows: [PlannedRow], to session: AppendSession, report: inout ImportReport) throws {
+        for row in rows {
+            let outcome = try session.append(row.event)
+            guard outcome.version == row.version else {
+                throw InputError(
+                    line: row.line, field: "expectedVersion",
+                    problem: "conflict on \(row.event.stream): planned version \(row.version), the log is at \(outcome.version - 1); nothing was written, retry",
+                    isConflict: true)
+            }
+            if report.firstPosition == nil { report.firstPosition = outcome.position }
+            report.lastPosition = outcome.position
+            if row.isDecision { report.decisionsWritten += 1 } else { report.factsWritten += 1 }
         }
     }
 
@@ -216,6 +234,11 @@ public final class Ledger {
     /// A client's state folded from its stream, optionally only from events that occurred
     /// at or before `asOf` and were recorded at or before `knownAt`.
     public func clientState(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> ClientState {
+        try Self.fold(clientId, from: log, rules: rules, asOf: asOf, knownAt: knownAt)
+    }
+
+    /// Folds a client's stream read through `log`.
+    static func fold(_ clientId: String, from log: EventLog, rules: Rules, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> ClientState {
         var state = ClientState(clientId: clientId, adjustmentLotLifetimeDays: rules.lotLifetimeDays)
         try log.scan(EventQuery(stream: ClientState.stream(for: clientId), occurredTo: asOf, recordedTo: knownAt)) { event in
             state.apply(try Self.payload(of: event), at: event.occurredMoment)
@@ -333,24 +356,34 @@ public final class Ledger {
 /// kept in memory so an import never re-reads a stream per event.
 struct StateCache {
     let ledger: Ledger
+    /// The connection reads go through: the writer's own, or the planner thread's.
+    let reader: EventLog
     let session: AppendSession?
+    /// The log held no event when the import began: no id can be stored already (ids are
+    /// unique within one input), so no lookup is needed.
+    let logWasEmpty: Bool
     private var clients: [String: ClientState] = [:]
     private var campaigns: [String: CampaignState] = [:]
     private var idQuery: Statement?
+    /// Warm states handed over by the ledger (the planner thread must not touch the ledger's).
+    private var warm: [String: ClientState]
 
-    init(ledger: Ledger, session: AppendSession?) {
+    init(ledger: Ledger, reader: EventLog, session: AppendSession?, logWasEmpty: Bool = false, warm: [String: ClientState] = [:]) {
         self.ledger = ledger
+        self.reader = reader
         self.session = session
+        self.logWasEmpty = logWasEmpty
+        self.warm = warm
     }
 
     mutating func client(_ id: String) throws -> ClientState {
         if let state = clients.removeValue(forKey: id) { return state }
-        if let warm = ledger.warmClients.removeValue(forKey: id), let session,
-            try session.version(of: warm.stream) == warm.version
-        {
-            return warm
+        if let state = warm.removeValue(forKey: id) ?? (reader === ledger.log ? ledger.warmClients.removeValue(forKey: id) : nil) {
+            let current = try session.map { try $0.version(of: state.stream) } ?? reader.version(of: state.stream)
+            if current == state.version { return state }
         }
-        return try ledger.clientState(id)
+        if logWasEmpty { return ClientState(clientId: id, adjustmentLotLifetimeDays: ledger.rules.lotLifetimeDays) }
+        return try Ledger.fold(id, from: reader, rules: ledger.rules)
     }
 
     /// The client states of this transaction (to keep warm after it commits).
@@ -366,7 +399,7 @@ struct StateCache {
     mutating func campaign(_ id: String) throws -> CampaignState {
         if let state = campaigns[id] { return state }
         var state = CampaignState(campaignId: id)
-        try ledger.log.scan(EventQuery(stream: "campaign/" + id)) { event in
+        try reader.scan(EventQuery(stream: "campaign/" + id)) { event in
             try state.apply(Ledger.payload(of: event), at: event.occurredMoment)
             return true
         }
@@ -378,9 +411,10 @@ struct StateCache {
     }
 
     mutating func storedEvent(id: String) throws -> StoredIdentity? {
+        if logWasEmpty { return nil }
         if let session { return try session.storedEvent(id: id) }
         if idQuery == nil {
-            idQuery = try ledger.log.connection.prepare("SELECT position, version, stream, type, data FROM events WHERE event_id = ?")
+            idQuery = try reader.connection.prepare("SELECT position, version, stream, type, data FROM events WHERE event_id = ?")
         }
         guard let query = idQuery else { return nil }
         query.reset()

@@ -4,10 +4,13 @@ import LedgerStore
 extension Ledger {
     /// Imports a JSON Lines input (SPEC §2).
     ///
-    /// In one transaction (the default) parsing runs on a second thread while this one runs
-    /// the policies and writes: a bad line anywhere rolls everything back, so nothing is
-    /// committed unless every line is valid. With `batchSize`, the whole input is parsed and
-    /// checked before the first batch is written (see `importEvents(_:batchSize:progress:)`).
+    /// In one transaction (the default) the work is split over two threads: a planner parses
+    /// each line, checks it against its client's state (read through a connection of its own,
+    /// which sees the log as it was when the import's write transaction began), runs the
+    /// policies and serializes the rows; this thread extends the hash chain and writes them.
+    /// A bad line anywhere rolls everything back, so nothing is committed unless every line
+    /// is valid. With `batchSize`, the whole input is parsed and checked before the first
+    /// batch is written (see `importEvents(_:batchSize:progress:)`).
     public func importJSONLines(
         _ input: UnsafeBufferPointer<UInt8>, batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
         batchCommitted: ((Int) -> Void)? = nil
@@ -16,27 +19,67 @@ extension Ledger {
             return try importEvents(
                 ImportLineParser.parseAll(input), batchSize: batchSize, progress: progress, batchCommitted: batchCommitted)
         }
-        let queue = ParsedChunks(capacity: 32)
         let source = UncheckedBuffer(input)
-        let parser = Thread {
-            var reader = ImportLineParser.LineReader(source.buffer)
-            do throws(InputError) {
-                while let chunk = try reader.next(upTo: 2_048) {
-                    guard queue.put(chunk) else { break }
+        let path = log.path
+        var kept: [String: ClientState] = [:]
+        let warm = warmClients
+        warmClients = [:]
+        let report = try log.write { session in
+            // The write lock is held from here: no other writer can commit until we do, so
+            // the planner's reads are consistent with this transaction's starting point.
+            let queue = PlannedChunks(capacity: 32)
+            let context = UncheckedLedger(ledger: self, logWasEmpty: session.lastPosition == 0, warm: warm)
+            let planner = Thread {
+                let ledger = context.ledger
+                var report = ImportReport()
+                do {
+                    let reader = try EventLog(path: path, readOnly: true)
+                    var states = StateCache(ledger: ledger, reader: reader, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm)
+                    var lines = ImportLineParser.LineReader(source.buffer)
+                    var rows: [PlannedRow] = []
+                    while let chunk = try lines.next(upTo: 1_024) {
+                        rows.removeAll(keepingCapacity: true)
+                        for event in chunk { try ledger.plan(event, states: &states, report: &report, into: &rows) }
+                        guard queue.put(rows) else { break }
+                    }
+                    queue.finish(nil, report: report, states: states.takeClients())
+                } catch {
+                    queue.finish(error, report: report, states: [:])
                 }
-                queue.finish(nil)
-            } catch {
-                queue.finish(error)
             }
+            planner.stackSize = 8 << 20
+            planner.start()
+            defer {
+                queue.cancel()
+                queue.waitUntilPlannerStopped()
+            }
+            var written = ImportReport()
+            var done = 0
+            while let rows = try queue.take() {
+                try append(rows, to: session, report: &written)
+                let before = done
+                done += rows.count
+                if done / 50_000 != before / 50_000 { progress?(done) }
+            }
+            let planned = queue.plannedReport
+            written.received = planned.received
+            written.alreadyStored = planned.alreadyStored
+            written.batchesCommitted = 1
+            kept = queue.plannedStates
+            return written
         }
-        parser.stackSize = 8 << 20
-        parser.start()
-        defer {
-            queue.cancel()
-            queue.waitUntilParserStopped()
-        }
-        return try importStream(progress: progress) { try queue.take() }
+        warmClients.merge(kept) { _, new in new }
+        return report
     }
+}
+
+/// The ledger and what the planner thread needs of it. The planner reads only immutable
+/// parts of the ledger (rules, rules version) and its own connection; the warm states are
+/// handed over and this thread does not touch them while the planner runs.
+private struct UncheckedLedger: @unchecked Sendable {
+    let ledger: Ledger
+    let logWasEmpty: Bool
+    let warm: [String: ClientState]
 }
 
 /// An input buffer handed to the parser thread; the caller keeps it alive until the
@@ -46,23 +89,25 @@ private struct UncheckedBuffer: @unchecked Sendable {
     init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
 }
 
-/// A bounded hand-off of parsed chunks from the parser thread to the writer.
-final class ParsedChunks: @unchecked Sendable {
+/// A bounded hand-off of planned rows from the planner thread to the writer.
+final class PlannedChunks: @unchecked Sendable {
     private let condition = NSCondition()
-    private var chunks: [[IncomingEvent]] = []
+    private var chunks: [[Ledger.PlannedRow]] = []
     private var head = 0
     private let capacity: Int
     private var finished = false
-    private var parserStopped = false
-    private var failure: InputError?
+    private var plannerStopped = false
+    private var failure: (any Error)?
     private var cancelled = false
+    private(set) var plannedReport = Ledger.ImportReport()
+    private(set) var plannedStates: [String: ClientState] = [:]
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
     /// Adds a chunk; false when the writer has given up.
-    func put(_ chunk: [IncomingEvent]) -> Bool {
+    func put(_ chunk: [Ledger.PlannedRow]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while chunks.count - head >= capacity, !cancelled { condition.wait() }
@@ -72,18 +117,20 @@ final class ParsedChunks: @unchecked Sendable {
         return true
     }
 
-    func finish(_ error: InputError?) {
+    func finish(_ error: (any Error)?, report: Ledger.ImportReport, states: [String: ClientState]) {
         condition.lock()
         finished = true
-        parserStopped = true
+        plannerStopped = true
         failure = error
+        plannedReport = report
+        plannedStates = states
         condition.broadcast()
         condition.unlock()
     }
 
-    /// The next chunk, nil at the end; throws the parser's error once every chunk before
+    /// The next chunk, nil at the end; throws the planner's error once every chunk before
     /// the bad line has been taken.
-    func take() throws -> [IncomingEvent]? {
+    func take() throws -> [Ledger.PlannedRow]? {
         condition.lock()
         defer { condition.unlock() }
         while head == chunks.count, !finished { condition.wait() }
@@ -109,9 +156,9 @@ final class ParsedChunks: @unchecked Sendable {
         condition.unlock()
     }
 
-    func waitUntilParserStopped() {
+    func waitUntilPlannerStopped() {
         condition.lock()
-        while !parserStopped { condition.wait() }
+        while !plannerStopped { condition.wait() }
         condition.unlock()
     }
 }
