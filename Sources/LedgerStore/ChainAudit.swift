@@ -79,3 +79,43 @@ extension EventLog {
         }
     }
 }
+
+/// One exported event with what an outsider needs to check its hash: the hash of the event
+/// before it in the whole log.
+public struct ExportedEvent: Sendable {
+    public var event: RecordedEvent
+    public var previousHash: [UInt8]
+
+    /// Whether `event.hash` is SHA-256(previousHash ‖ canonical(event)).
+    public var hashVerifies: Bool {
+        HashChain.hash(
+            previous: previousHash,
+            HashChain.Fields(
+                position: event.position, stream: event.stream, version: event.version, eventId: event.eventId,
+                type: event.type, schemaVersion: Int64(event.schemaVersion), occurredAt: event.occurredAt,
+                recordedAt: event.recordedAt, data: event.data, metadata: event.metadata)) == event.hash
+    }
+}
+
+extension EventLog {
+    /// Every event of one stream, each with the hash of its predecessor in the log, read in
+    /// one snapshot together with the log's head: a regulator can recompute each event's
+    /// hash without the rest of the log, and compare the head with a value kept elsewhere.
+    public func export(stream: String) throws -> (events: [ExportedEvent], head: (position: Int64, hash: [UInt8])) {
+        try connection.read {
+            let previous = try connection.prepare("SELECT hash FROM events WHERE position = ?")
+            var exported: [ExportedEvent] = []
+            try scan(EventQuery(stream: stream)) { event in
+                var before = HashChain.genesis
+                if event.position > 1 {
+                    previous.reset()
+                    previous.bind(event.position - 1, at: 1)
+                    if try previous.step() { before = previous.blob(at: 0) }
+                }
+                exported.append(ExportedEvent(event: event, previousHash: before))
+                return true
+            }
+            return (exported, try head())
+        }
+    }
+}

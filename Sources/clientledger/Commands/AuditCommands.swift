@@ -7,7 +7,7 @@ extension ClientLedger {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compliance: prove the log was never altered.",
-            subcommands: [Verify.self])
+            subcommands: [Verify.self, Export.self])
     }
 }
 
@@ -63,6 +63,60 @@ extension ClientLedger.Audit {
             problem = report.problem
             missingTriggers = report.missingTriggers
             headHash = report.headHash
+        }
+    }
+}
+
+extension ClientLedger.Audit {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export one client's events for a regulator, each with the hash before it, and the log's head.",
+            discussion: """
+                JSON Lines: a header line (client, exportedAt, head position and hash, event count), then one line
+                per event with every stored field (data and metadata also as their exact stored text), its hash
+                and previousHash, so each event's hash can be recomputed alone (schemas/hash-chain.md).
+                Exit 1 if an exported hash does not verify.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Client id.") var client: String
+        @Option(help: "Write to this file instead of standard output.") var output: String?
+
+        func run() throws {
+            var intact = true
+            try runMapped {
+                let log = try global.openLog(readOnly: true)
+                let (events, head) = try log.export(stream: "client/" + client)
+                guard !events.isEmpty else {
+                    throw InputError(line: nil, field: "client", problem: "no events of client \(client)")
+                }
+                let sink = try OutputSink(path: output)
+                var header = JSONWriter()
+                header.beginObject()
+                header.key("client"); header.string(client)
+                header.key("exportedAt"); header.string(Timestamp.now().iso8601)
+                header.key("events"); header.int(Int64(events.count))
+                header.key("headPosition"); header.int(head.position)
+                header.key("headHash"); header.string(head.hash.hexString)
+                header.key("canonicalForm"); header.string("schemas/hash-chain.md")
+                header.endObject()
+                sink.write(header.text)
+                for exported in events {
+                    intact = intact && exported.hashVerifies
+                    // data and metadata also as their exact stored text: the hash covers those bytes.
+                    var extra = JSONWriter()
+                    extra.beginObject()
+                    extra.key("dataText"); extra.string(exported.event.data)
+                    extra.key("metadataText"); extra.string(exported.event.metadata)
+                    extra.key("previousHash"); extra.string(exported.previousHash.hexString)
+                    extra.key("hashVerifies"); extra.bool(exported.hashVerifies)
+                    extra.endObject()
+                    sink.write(String(eventJSON(exported.event).dropLast()) + "," + String(extra.text.dropFirst()))
+                }
+                sink.close()
+                if !intact { printError("BROKEN: an exported event's hash does not verify (see hashVerifies)") }
+            }
+            if !intact { throw ExitCode(1) }
         }
     }
 }
