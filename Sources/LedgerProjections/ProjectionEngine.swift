@@ -180,7 +180,7 @@ public final class ProjectionEngine {
 
     /// Clients folded per pass of a rebuild: bounds its memory (well under 1 GiB) however
     /// many clients the ledger has.
-    public static let clientsPerPartition = 200_000
+    public static let clientsPerPartition = 150_000
 
     /// Rebuilds all three projections from position 0 with the engine's rules: writes fresh
     /// `__new` tables (folding at most `clientsPerPartition` clients at a time, outside the
