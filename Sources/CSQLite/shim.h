@@ -13,4 +13,12 @@ static inline int clientledger_sqlite_db_config_int(sqlite3 *db, int op, int val
     return sqlite3_db_config(db, op, value, result);
 }
 
+/// Returns memory the C allocator holds but no longer uses to the system (glibc only).
+#if defined(__GLIBC__)
+#include <malloc.h>
+static inline void clientledger_release_free_memory(void) { malloc_trim(0); }
+#else
+static inline void clientledger_release_free_memory(void) {}
+#endif
+
 #endif

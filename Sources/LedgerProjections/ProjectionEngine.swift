@@ -229,12 +229,16 @@ public final class ProjectionEngine {
             // Very many clients: the fresh tables are filled one partition per transaction
             // (they are not read by anyone until the swap), then swapped in at once.
             try log.connection.write { try createFreshTables() }
+            // Keep SQLite's page cache small while the folds hold the memory.
+            try log.connection.execute("PRAGMA cache_size=-32768")
+            defer { try? log.connection.execute("PRAGMA cache_size=-262144") }
             do {
                 for index in 0..<partitions {
                     let (folds, _, applied) = try foldAll(through: head, partition: Partition(index: index, count: partitions))
                     events += applied
                     clients += folds.count
                     try log.connection.write { try write(folds) }
+                    releaseFreedMemory()
                     progress?("folded and wrote part \(index + 1) of \(partitions): \(events) events of \(clients) clients")
                 }
                 try log.connection.write { try swap() }
@@ -250,6 +254,12 @@ public final class ProjectionEngine {
         return ProjectionRun(
             fromPosition: 0, toPosition: head, eventsApplied: events, clientsWritten: clients,
             seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Hands memory freed by a partition back to the system, so that the next partition's
+    /// folds do not stack on top of it (the decoder thread allocates in an arena of its own).
+    private func releaseFreedMemory() {
+        log.connection.releaseMemory()
     }
 
     /// How many clients the ledger has: from the last build when there is one, otherwise by

@@ -123,6 +123,13 @@ public final class Connection {
         return try statement.step() ? statement.string(at: 0) : ""
     }
 
+    /// Frees what SQLite's caches can spare and hands memory the allocator no longer uses
+    /// back to the system: for long jobs that work in rounds (a partitioned rebuild).
+    public func releaseMemory() {
+        sqlite3_db_release_memory(handle)
+        clientledger_release_free_memory()
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
