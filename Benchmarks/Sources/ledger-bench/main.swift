@@ -10,6 +10,7 @@ import LedgerStore
 //   ledger-bench single COUNT             one fact per transaction, synchronous=FULL
 //   ledger-bench rebuild DB               full rebuild of the three projections of a ledger
 //   ledger-bench catchup DB [COUNT]       catch-up after importing COUNT (1,000) deposits of existing clients
+//   ledger-bench history DB CLIENT [N]    one client's history (best of 5), adding a client of N facts first
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -30,7 +31,7 @@ func remove(_ log: EventLog) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT]\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] | history DB CLIENT [N]\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -117,6 +118,39 @@ case "catchup":
     print("catchup_events \(run.eventsApplied)")
     print("catchup_clients \(run.clientsWritten)")
     print("catchup_facts_imported \(report.factsWritten)")
+
+case "history":
+    // One client's history (its events with the state after each) from a ledger; a client
+    // with COUNT facts is added first when CLIENT has no stream yet.
+    guard arguments.count >= 4 else { exit(64) }
+    let log = try EventLog(path: arguments[2], readOnly: false)
+    let ledger = Ledger(log: log, rules: rules)
+    let client = arguments[3]
+    if try log.version(of: "client/" + client) == 0 {
+        let count = arguments.count >= 5 ? Int(arguments[4]) ?? 1000 : 1000
+        var lines = #"{"type":"ClientRegistered","clientId":"\#(client)","occurredAt":"2025-01-01T00:00:00Z","data":{"name":"bench","segment":"retail","investorType":"ordinary","branch":"SH"}}"# + "\n"
+        for index in 1..<count {
+            let day = String(format: "%02d", index % 28 + 1)
+            let second = String(format: "%02d", index % 60)
+            let kind = index % 3 == 0 ? #""type":"TradeExecuted","clientId":"\#(client)","occurredAt":"2025-06-\#(day)T10:\#(String(format: "%02d", (index / 60) % 60)):\#(second)Z","data":{"orderId":"O-\#(index)","productId":"EQ-1","notional":1000.00}"#
+                : #""type":"InteractionLogged","clientId":"\#(client)","occurredAt":"2025-06-\#(day)T11:\#(String(format: "%02d", (index / 60) % 60)):\#(second)Z","data":{"channel":"app","kind":"inquiry"}"#
+            lines += "{" + kind + "}\n"
+        }
+        let bytes = Array(lines.utf8)
+        _ = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+    }
+    let reader = Ledger(log: try EventLog(path: arguments[2], readOnly: true), rules: rules)
+    _ = try reader.history(client)
+    var best = Double.infinity
+    var steps = 0
+    for _ in 0..<5 {
+        let start = now()
+        steps = try reader.history(client).count
+        best = min(best, now() - start)
+    }
+    print("history_ms \(String(format: "%.1f", best * 1000))")
+    print("history_events \(steps)")
+    print("log_events \(try log.head().position)")
 
 default:
     FileHandle.standardError.write(Data("unknown benchmark \(arguments[1])\n".utf8))
