@@ -65,6 +65,7 @@ ceil_s=$(median < "$work/ceiling_single.txt")
 echo "== projections: full rebuild, then catch-up after a 1,000-event import" >&2
 "$BENCH" rebuild "$work/ledger.db" > "$work/rebuild.txt"
 "$BENCH" catchup "$work/ledger.db" 1000 > "$work/catchup.txt"
+"$BENCH" history "$work/ledger.db" C9000001 1000 > "$work/history.txt"
 
 echo "== peer" >&2
 if python3 -c "import eventsourcing" 2>/dev/null; then
@@ -89,6 +90,9 @@ ceil_scan=$(value scan_eps "$work/ceiling_batched.txt")
 rebuild=$(value rebuild_eps "$work/rebuild.txt")
 rebuild_events=$(value rebuild_events "$work/rebuild.txt")
 catchup=$(value catchup_ms "$work/catchup.txt")
+history_ms=$(value history_ms "$work/history.txt")
+history_events=$(value history_events "$work/history.txt")
+history_log=$(value log_events "$work/history.txt")
 peer_b=$(value append_batched_eps "$work/peer.txt")
 peer_s=$(value append_single_eps "$work/peer.txt")
 peer_r=$(value replay_eps "$work/peer.txt")
@@ -105,6 +109,7 @@ printf "%-50s %11s %11s %11s %9s %8s\n" "  (raw C, the ledger's rows: $rows_per_
 echo
 echo "import: $facts facts + $decisions decisions written by the policies; rebuild read $rebuild_events stored events"
 echo "catch-up of the projections after a 1,000-event import: $catchup ms"
+echo "one client's history, $history_events events in a $history_log-event log: $history_ms ms"
 if [ -n "${peak_kb:-}" ]; then
     echo "peak memory of a rebuild over $MEMORY_EVENTS events / ${MEMORY_CLIENTS:-1000000} clients: $((peak_kb / 1024)) MiB"
 fi
