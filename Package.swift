@@ -53,6 +53,7 @@ let package = Package(
             dependencies: ["LedgerStore"],
             resources: [.copy("BadInput")]
         ),
+        .testTarget(name: "ReliabilityTests", dependencies: ["LedgerProjections", "LedgerDomain", "LedgerStore"]),
     ],
     swiftLanguageModes: [.v6]
 )
