@@ -27,8 +27,14 @@ public final class EventLog {
     }
 
     private init(path: String, mode: OpenMode) throws(StoreError) {
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw .notALedger(path: path, reason: "it is a directory")
+        }
         do {
-            connection = try Connection(path: path, mode: mode)
+            // WAL is switched on only once the file is known to be a ledger (or a new one):
+            // a foreign database is refused untouched.
+            connection = try Connection(path: path, mode: mode, enableWAL: false)
         } catch {
             if error.isNotADatabase { throw .notALedger(path: path, reason: error.message) }
             if error.primaryCode == 14 { throw .databaseMissing(path: path) }  // SQLITE_CANTOPEN
@@ -45,11 +51,16 @@ public final class EventLog {
                     throw StoreError.notALedger(path: path, reason: "schema is older than this program; open it once for writing to upgrade")
                 }
             } else {
-                if try migrator.applied(in: connection).isEmpty,
-                    try connection.scalarInt("SELECT count(*) FROM sqlite_master") > 0
-                {
-                    throw StoreError.notALedger(path: path, reason: "an SQLite database without the ClientLedger schema")
+                if try migrator.applied(in: connection).isEmpty {
+                    if try connection.scalarInt("SELECT count(*) FROM sqlite_master") > 0 {
+                        throw StoreError.notALedger(path: path, reason: "an SQLite database without the ClientLedger schema")
+                    }
+                    // Only `init` makes a ledger of an empty file; other commands refuse it.
+                    guard mode == .create else {
+                        throw StoreError.notALedger(path: path, reason: "an empty file, not a ledger (run `clientledger init`)")
+                    }
                 }
+                try connection.enableWAL()
                 try migrator.migrate(connection)
             }
         } catch let error as StoreError {

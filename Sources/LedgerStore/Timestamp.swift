@@ -159,8 +159,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         }
         guard i == b.count else { return nil }
         let local = days * millisecondsPerDay + ((hour * 60 + minute) * 60 + second) * 1000 + millis
-        return local - offsetMinutes * 60_000
+        let utc = local - offsetMinutes * 60_000
+        // The offset can carry a moment out of the supported years: refuse it rather than
+        // store a time that would not read back.
+        guard utc >= supportedRange.lowerBound, utc < supportedRange.upperBound else { return nil }
+        return utc
     }
+
+    /// Milliseconds from 1900-01-01T00:00:00Z up to (not including) 10000-01-01T00:00:00Z.
+    static let supportedRange: Range<Int64> =
+        days(fromCivil: 1900, 1, 1) * millisecondsPerDay..<days(fromCivil: 10000, 1, 1) * millisecondsPerDay
 
     /// The ledger's own form, `YYYY-MM-DDTHH:MM:SS.sssZ`: read without any branching on
     /// optional parts (replays read millions of them).

@@ -10,7 +10,7 @@ public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
         self.problem = problem
     }
 
-    public var description: String { "field \(field): \(problem)" }
+    public var description: String { "field \(field.escapingControlCharacters): \(problem.escapingControlCharacters)" }
 }
 
 /// Reads typed fields out of a JSON object, naming the field in every error and refusing

@@ -48,7 +48,7 @@ public enum LoyaltyPolicy {
         record(fact, moment, decision: false)
 
         if let (base, reason) = basePoints(for: fact, at: moment, state: state, rules: rules), base > 0 {
-            let points = base * multiplier / 1000
+            let points = min(base * multiplier / 1000, EventPayload.maximumPoints)
             if points > 0 {
                 record(
                     .pointsAwarded(points: points, reason: reason, campaignId: nil, expiresAt: moment.adding(days: rules.lotLifetimeDays)),

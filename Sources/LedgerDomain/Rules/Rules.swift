@@ -13,8 +13,11 @@ public struct Rules: Sendable, Equatable {
 
         /// Points earned for `amount`, rounded down, capped.
         public func points(for amount: Money) -> Int64 {
-            // points × amount / per, rounded down once, in exact integer fen.
-            let earned = (amount.cents * points) / (per * 100)
+            // points × amount / per, rounded down once, in exact integers without overflow
+            // (the rules loader bounds every rate), and never above the largest award.
+            let unit = per * 100
+            let earned = min(
+                amount.cents / unit * points + (amount.cents % unit) * points / unit, EventPayload.maximumPoints)
             if let cap = capPerEvent { return min(earned, cap) }
             return earned
         }

@@ -37,11 +37,22 @@ extension Rules {
     /// Parses and checks rules: unknown keys, missing values, negative numbers, tiers out of
     /// order or with thresholds that do not increase, duplicate products are all refused.
     public init(yaml: String) throws(RulesError) {
+        guard yaml.utf8.count <= 1 << 20 else {
+            throw RulesError(path: "(document)", problem: "a rules file is at most 1 MiB")
+        }
+        try Self.refuseAnchorsAndAliases(yaml)
         let loaded: Any?
         do {
+            // Compose first and check the shape: the loader must only see plain keys.
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw RulesError(path: "(document)", problem: "the rules file is empty")
+            }
+            try Self.checkKeys(node, path: "")
             loaded = try Yams.load(yaml: yaml)
+        } catch let error as RulesError {
+            throw error
         } catch {
-            throw RulesError(path: "", problem: "not valid YAML: \(error)")
+            throw RulesError(path: "", problem: "not valid YAML: \(String(describing: error).prefix(300))")
         }
         var root = try Node(loaded, path: "")
         var earning = try root.map("earning")
@@ -49,8 +60,8 @@ extension Rules {
         let purchase = try Self.rate(&earning, "purchase", capAllowed: true)
         let deposit = try Self.rate(&earning, "deposit", capAllowed: true)
         var survey = try earning.map("survey")
-        surveyPoints = try survey.int("points", min: 0)
-        surveysPerQuarter = try survey.int("perQuarter", min: 0)
+        surveyPoints = try survey.int("points", min: 0, max: 1_000_000)
+        surveysPerQuarter = try survey.int("perQuarter", min: 0, max: 1_000)
         try survey.finish()
         try earning.finish()
         self.trade = trade
@@ -58,12 +69,12 @@ extension Rules {
         self.deposit = deposit
 
         var lots = try root.map("lots")
-        lotLifetimeDays = try lots.int("lifetimeDays", min: 1)
+        lotLifetimeDays = try lots.int("lifetimeDays", min: 1, max: 36_500)
         try lots.finish()
 
         var tierNode = try root.map("tiers")
-        qualifyingWindowDays = try tierNode.int("qualifyingWindowDays", min: 1)
-        tierGuaranteeDays = try tierNode.int("guaranteeDays", min: 0)
+        qualifyingWindowDays = try tierNode.int("qualifyingWindowDays", min: 1, max: 36_500)
+        tierGuaranteeDays = try tierNode.int("guaranteeDays", min: 0, max: 36_500)
         var levels: [TierLevel] = []
         for (index, var level) in try tierNode.list("levels").enumerated() {
             let name = try level.string("name")
@@ -73,14 +84,16 @@ extension Rules {
             guard tier.rank == index else {
                 throw RulesError(path: level.path + ".name", problem: "tiers must be listed in order Standard, Silver, Gold, Platinum, Diamond; found \(name) at position \(index + 1)")
             }
-            let points = try level.int("points", min: 0)
+            let points = try level.int("points", min: 0, max: EventPayload.maximumPoints)
             let assets = try level.money("assets")
             let multiplier = try level.decimal("multiplier", places: 3)
-            guard multiplier >= 1000 else {
-                throw RulesError(path: level.path + ".multiplier", problem: "must be at least 1.0")
+            guard multiplier >= 1000, multiplier <= 100_000 else {
+                throw RulesError(path: level.path + ".multiplier", problem: "must be between 1.0 and 100")
+            }
+            guard assets <= Money.maximum else {
+                throw RulesError(path: level.path + ".assets", problem: "must be at most \(Money.maximum.decimalText)")
             }
             if let previous = levels.last {
-                if index == 0 { break }
                 guard points > previous.points else {
                     throw RulesError(path: level.path + ".points", problem: "thresholds must increase: \(points) is not above \(previous.tier.rawValue)'s \(previous.points)")
                 }
@@ -103,16 +116,16 @@ extension Rules {
         try tierNode.finish()
 
         var lifecycle = try root.map("lifecycle")
-        newWithinDays = try lifecycle.int("newWithinDays", min: 1)
-        activeWithinDays = try lifecycle.int("activeWithinDays", min: 1)
-        churnedAfterDays = try lifecycle.int("churnedAfterDays", min: 1)
+        newWithinDays = try lifecycle.int("newWithinDays", min: 1, max: 36_500)
+        activeWithinDays = try lifecycle.int("activeWithinDays", min: 1, max: 36_500)
+        churnedAfterDays = try lifecycle.int("churnedAfterDays", min: 1, max: 36_500)
         guard churnedAfterDays > activeWithinDays else {
             throw RulesError(path: "lifecycle.churnedAfterDays", problem: "must be greater than activeWithinDays (\(activeWithinDays))")
         }
         try lifecycle.finish()
 
         var risk = try root.map("riskAssessment")
-        riskAssessmentValidDays = try risk.int("validDays", min: 1)
+        riskAssessmentValidDays = try risk.int("validDays", min: 1, max: 36_500)
         try risk.finish()
 
         var seen = Set<String>()
@@ -135,6 +148,9 @@ extension Rules {
                 minTier = tier
             }
             let minAssets = try item.optionalMoney("minAssets")
+            if let minAssets, minAssets > Money.maximum {
+                throw RulesError(path: item.path + ".minAssets", problem: "must be at most \(Money.maximum.decimalText)")
+            }
             let professionalOnly = try item.optionalBool("professionalOnly") ?? false
             try item.finish()
             products.append(Product(id: id, name: name, riskLevel: riskLevel, minTier: minTier, minAssets: minAssets, professionalOnly: professionalOnly))
@@ -143,11 +159,46 @@ extension Rules {
         try root.finish()
     }
 
+    /// Rules need neither anchors nor aliases, and aliases can make a small file expand
+    /// without bound: both are refused before parsing.
+    static func refuseAnchorsAndAliases(_ yaml: String) throws(RulesError) {
+        for (number, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var previous: Character = " "
+            var quote: Character?
+            for character in line {
+                if let open = quote {
+                    if character == open { quote = nil }
+                } else if character == "\"" || character == "'" {
+                    quote = character
+                } else if character == "#", previous == " " || previous == "\t" {
+                    break
+                } else if character == "&" || character == "*", " \t[{,:-".contains(previous) {
+                    throw RulesError(path: "line \(number + 1)", problem: "anchors and aliases (& and *) are not allowed in rules files")
+                }
+                previous = character
+            }
+        }
+    }
+
+    /// Every mapping key must be plain text.
+    static func checkKeys(_ node: Yams.Node, path: String) throws(RulesError) {
+        if let mapping = node.mapping {
+            for (key, value) in mapping {
+                guard let name = key.scalar?.string else {
+                    throw RulesError(path: path.isEmpty ? "(document)" : path, problem: "keys must be plain text, found a list or mapping as a key")
+                }
+                try checkKeys(value, path: path.isEmpty ? name : "\(path).\(name)")
+            }
+        } else if let sequence = node.sequence {
+            for (index, item) in sequence.enumerated() { try checkKeys(item, path: "\(path)[\(index)]") }
+        }
+    }
+
     private static func rate(_ node: inout Node, _ key: String, capAllowed: Bool) throws(RulesError) -> EarningRate {
         var map = try node.map(key)
-        let points = try map.int("points", min: 0)
-        let per = try map.int("per", min: 1)
-        let cap = try map.optionalInt("capPerEvent", min: 0)
+        let points = try map.int("points", min: 0, max: 1_000_000)
+        let per = try map.int("per", min: 1, max: 1_000_000_000)
+        let cap = try map.optionalInt("capPerEvent", min: 0, max: 1_000_000_000)
         try map.finish()
         return EarningRate(points: points, per: per, capPerEvent: cap)
     }
@@ -206,18 +257,19 @@ private struct Node {
         return flag
     }
 
-    mutating func int(_ key: String, min: Int64) throws(RulesError) -> Int64 {
+    mutating func int(_ key: String, min: Int64, max: Int64) throws(RulesError) -> Int64 {
         let value = try raw(key)
         guard !(value is Bool), let number = (value as? Int).map(Int64.init) else {
             throw RulesError(path: child(key), problem: "must be a whole number")
         }
         guard number >= min else { throw RulesError(path: child(key), problem: "must be at least \(min), found \(number)") }
+        guard number <= max else { throw RulesError(path: child(key), problem: "must be at most \(max), found \(number)") }
         return number
     }
 
-    mutating func optionalInt(_ key: String, min: Int64) throws(RulesError) -> Int64? {
+    mutating func optionalInt(_ key: String, min: Int64, max: Int64) throws(RulesError) -> Int64? {
         guard dictionary[key] != nil else { used.insert(key); return nil }
-        return try int(key, min: min)
+        return try int(key, min: min, max: max)
     }
 
     /// A non-negative decimal with at most `places` decimals, scaled to an integer.

@@ -27,7 +27,9 @@ public final class Connection {
     private var transactionDepth = 0
 
     /// Opens (and for `.create`, creates) the database at `path`.
-    public init(path: String, mode: OpenMode, busyTimeoutMilliseconds: Int32 = 5_000) throws(SQLiteError) {
+    /// `enableWAL: false` leaves the journal mode alone until `enableWAL()` is called (the
+    /// event log checks a file is a ledger before changing anything in it).
+    public init(path: String, mode: OpenMode, busyTimeoutMilliseconds: Int32 = 5_000, enableWAL: Bool = true) throws(SQLiteError) {
         if mode == .create {
             // Create the file ourselves so it is never world-readable, whatever the umask.
             let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
@@ -48,7 +50,7 @@ public final class Connection {
         sqlite3_extended_result_codes(pointer, 1)
         sqlite3_busy_timeout(pointer, busyTimeoutMilliseconds)
         do {
-            try configure()
+            try configure(enableWAL: enableWAL)
         } catch {
             statementCache.removeAll()
             sqlite3_close_v2(pointer)
@@ -61,18 +63,22 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
-    private func configure() throws(SQLiteError) {
+    private func configure(enableWAL: Bool) throws(SQLiteError) {
         // Touch the schema first: a file that is not a database fails here, clearly.
         _ = try scalarInt("PRAGMA schema_version")
-        if mode != .readOnly {
-            let journal = try scalarString("PRAGMA journal_mode=WAL")
-            guard journal.lowercased() == "wal" else {
-                throw SQLiteError(extendedCode: SQLITE_ERROR, message: "could not switch to WAL (journal_mode is \(journal))", sql: "PRAGMA journal_mode=WAL")
-            }
-        }
+        if enableWAL { try self.enableWAL() }
         try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY")
         var enabled: Int32 = 0
         _ = clientledger_sqlite_db_config_int(handle, SQLITE_DBCONFIG_DEFENSIVE, 1, &enabled)
+    }
+
+    /// Switches a writable connection to WAL and checks that it took.
+    public func enableWAL() throws(SQLiteError) {
+        guard mode != .readOnly else { return }
+        let journal = try scalarString("PRAGMA journal_mode=WAL")
+        guard journal.lowercased() == "wal" else {
+            throw SQLiteError(extendedCode: SQLITE_ERROR, message: "could not switch to WAL (journal_mode is \(journal))", sql: "PRAGMA journal_mode=WAL")
+        }
     }
 
     // MARK: - Errors
