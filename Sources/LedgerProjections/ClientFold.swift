@@ -119,16 +119,12 @@ public struct ClientFold: Sendable, Codable {
 // MARK: - Snapshots
 
 extension ClientFold {
-    /// The snapshot stored in `projection_fold.snapshot`.
+    /// The snapshot stored in `projection_fold.snapshot`. Activity by month is not in it: it
+    /// is already in `retention_months`, and a catch-up reads back only the months it touches.
     public var snapshot: [UInt8] {
         var w = BinaryWriter(capacity: 512)
-        w.int(3)  // snapshot format
+        w.int(4)  // snapshot format
         state.encode(to: &w)
-        w.int(months.count)
-        for (month, activity) in months.sorted(by: { $0.key < $1.key }) {
-            w.int(month)
-            activity.encode(to: &w)
-        }
         for day in [registeredDay, firstActivityDay, lastActivityDay, offboardedDay] { w.optional(day) { $0.int($1) } }
         w.int(reactivationDays.count)
         for day in reactivationDays { w.int(day) }
@@ -137,12 +133,8 @@ extension ClientFold {
 
     public init(snapshot: [UInt8]) throws {
         var r = BinaryReader(snapshot)
-        guard try r.int() == 3 else { throw BinaryReader.Malformed() }
+        guard try r.int() == 4 else { throw BinaryReader.Malformed() }
         state = try ClientState(from: &r)
-        for _ in 0..<(try r.count()) {
-            let month = try r.int()
-            months[month] = try MonthActivity(from: &r)
-        }
         registeredDay = try r.optional { try $0.int() }
         firstActivityDay = try r.optional { try $0.int() }
         lastActivityDay = try r.optional { try $0.int() }

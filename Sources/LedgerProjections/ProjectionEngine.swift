@@ -99,7 +99,9 @@ public final class ProjectionEngine {
                 return ProjectionRun(fromPosition: from, toPosition: from, eventsApplied: 0, clientsWritten: 0, seconds: 0)
             }
             let load = try log.connection.prepare("SELECT snapshot FROM projection_fold WHERE client = ?")
-            // Touched clients, found through an index so each fold is mutated in place.
+            let loadMonth = try log.connection.prepare("SELECT daily FROM retention_months WHERE client = ? AND month = ?")
+            // Touched clients, found through an index so each fold is mutated in place. Their
+            // months come back from retention_months as events reach them.
             var index: [String: Int] = [:]
             var touched: [(fold: ClientFold, months: Set<Int64>, historyBefore: Int)] = []
             var applied: Int64 = 0
@@ -116,8 +118,17 @@ public final class ProjectionEngine {
                     index[event.clientId] = slot
                     touched.append((fold, [], fold.state.tierHistory.count))
                 }
+                let month = ClientFold.month(ofDay: event.occurredAt.dayNumber)
+                if touched[slot].months.insert(month).inserted {
+                    loadMonth.reset()
+                    loadMonth.bind(event.clientId, at: 1)
+                    loadMonth.bind(month, at: 2)
+                    if try loadMonth.step() {
+                        var reader = BinaryReader(loadMonth.blob(at: 0))
+                        touched[slot].fold.months[month] = try MonthActivity(from: &reader)
+                    }
+                }
                 touched[slot].fold.apply(event.payload, at: event.occurredAt, churnedAfterDays: rules.churnedAfterDays)
-                touched[slot].months.insert(ClientFold.month(ofDay: event.occurredAt.dayNumber))
                 applied += 1
             }
             let writer = try RowWriter(connection: log.connection, suffix: "", rules: rules, asOf: asOf)
