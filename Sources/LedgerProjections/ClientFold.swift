@@ -2,7 +2,7 @@ import LedgerDomain
 import LedgerStore
 
 /// Activity of one client on one day.
-public struct DayActivity: Sendable, Equatable, Codable {
+public struct DayActivity: Sendable, Equatable {
     /// Day of the month, 1–31.
     public var day: Int64
     public var activities: Int64 = 0
@@ -21,7 +21,7 @@ public struct DayActivity: Sendable, Equatable, Codable {
 
 /// Activity of one client in one calendar month, day by day, so that retention questions
 /// can be answered as of any day (windows cut at the day, not at the month).
-public struct MonthActivity: Sendable, Equatable, Codable {
+public struct MonthActivity: Sendable, Equatable {
     /// Days with activity or survey answers, in day order.
     public var days: [DayActivity] = []
 
@@ -63,7 +63,7 @@ public struct MonthActivity: Sendable, Equatable, Codable {
 /// What the projections keep of one client: the domain's folded state plus its activity
 /// by month. Rows of all three projections are written from it, and it is stored as a
 /// snapshot so catching up after an import only touches the clients the import touched.
-public struct ClientFold: Sendable, Codable {
+public struct ClientFold: Sendable {
     public var state: ClientState
     public var months: [Int64: MonthActivity] = [:]
     public var registeredDay: Int64?

@@ -1,7 +1,7 @@
 import LedgerStore
 
 /// Points from one award (or one positive adjustment), consumed oldest first.
-public struct PointsLot: Sendable, Equatable, Codable {
+public struct PointsLot: Sendable, Equatable {
     public var awardedAt: Timestamp
     public var expiresAt: Timestamp
     public var points: Int64
@@ -11,7 +11,7 @@ public struct PointsLot: Sendable, Equatable, Codable {
 }
 
 /// The latest suitability assessment.
-public struct RiskAssessment: Sendable, Equatable, Codable {
+public struct RiskAssessment: Sendable, Equatable {
     public var level: RiskLevel
     public var score: Int64
     public var lowestCategory: Bool
@@ -37,7 +37,7 @@ public struct TierChange: Sendable, Equatable, Codable {
 ///
 /// `apply` is the only way state changes, for events read back from the log and for events
 /// the policies are about to write, so the two can never disagree.
-public struct ClientState: Sendable, Codable {
+public struct ClientState: Sendable {
     public let clientId: String
     /// Version of the client's stream after the last applied event.
     public var version: Int64 = 0
