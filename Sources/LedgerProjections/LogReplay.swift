@@ -53,15 +53,7 @@ enum LogReplay {
         _ log: EventLog, after position: Int64, through head: Int64, partition: Partition? = nil,
         _ body: (ReplayedEvent) throws -> Void
     ) throws {
-        let statement = try log.connection.prepare(
-            """
-            SELECT position, stream, type, schema_version, occurred_at, data FROM events
-            WHERE position > ? AND position <= ? AND stream >= 'client/' AND stream < 'client0'
-            ORDER BY position
-            """)
-        statement.bind(position, at: 1)
-        statement.bind(head, at: 2)
-
+        let statement = try prepareScan(log, after: position, through: head)
         let pipeline = DecodePipeline()
         let decoder = Thread {
             while let chunk = pipeline.nextRaw() {
@@ -73,8 +65,6 @@ enum LogReplay {
         decoder.start()
         defer { pipeline.stop() }
 
-        var chunk = RawChunk()
-        chunk.rows.reserveCapacity(chunkSize)
         var inFlight = 0
         func drain(keeping limit: Int) throws {
             while inFlight > limit {
@@ -83,6 +73,64 @@ enum LogReplay {
                 for event in decoded { try body(event) }
             }
         }
+        try readChunks(statement, partition: partition) { chunk in
+            pipeline.putRaw(chunk)
+            inFlight += 1
+            try drain(keeping: 8)
+        }
+        try drain(keeping: 0)
+    }
+
+    /// Like `replay`, but `body` runs on the decoding thread (in position order) and this
+    /// thread only reads SQLite: a full rebuild, where the fold is the heavier half, spreads
+    /// over both cores. `body` must touch nothing the caller uses until this returns.
+    static func replayFoldingOnWorker(
+        _ log: EventLog, after position: Int64, through head: Int64, partition: Partition?,
+        _ fold: @escaping (ReplayedEvent) throws -> Void
+    ) throws {
+        let body = UncheckedBody(run: fold)
+        let statement = try prepareScan(log, after: position, through: head)
+        let pipeline = DecodePipeline()
+        let worker = Thread {
+            while let chunk = pipeline.nextRaw() {
+                do {
+                    for event in try decode(chunk) { try body.run(event) }
+                    pipeline.chunkDone()
+                } catch {
+                    pipeline.fail(error)
+                    break
+                }
+            }
+            pipeline.decoderStopped()
+        }
+        worker.stackSize = 8 << 20
+        worker.start()
+        defer { pipeline.stop() }
+        var sent = 0
+        try readChunks(statement, partition: partition) { chunk in
+            pipeline.putRaw(chunk)
+            sent += 1
+            try pipeline.waitUntilDone(atLeast: sent - 8)
+        }
+        try pipeline.waitUntilDone(atLeast: sent)
+    }
+
+    private static func prepareScan(_ log: EventLog, after position: Int64, through head: Int64) throws -> Statement {
+        let statement = try log.connection.prepare(
+            """
+            SELECT position, stream, type, schema_version, occurred_at, data FROM events
+            WHERE position > ? AND position <= ? AND stream >= 'client/' AND stream < 'client0'
+            ORDER BY position
+            """)
+        statement.bind(position, at: 1)
+        statement.bind(head, at: 2)
+        return statement
+    }
+
+    /// Reads rows into chunks of raw bytes, handing each full chunk (and the last) to `send`.
+    private static func readChunks(_ statement: Statement, partition: Partition?, _ send: (RawChunk) throws -> Void) throws {
+        var chunk = RawChunk()
+        chunk.rows.reserveCapacity(chunkSize)
         while try statement.step() {
             if let partition, !statement.withBytes(at: 1, partition.contains) { continue }
             let rowPosition = statement.int64(at: 0)
@@ -98,18 +146,12 @@ enum LogReplay {
                 position: rowPosition, clientId: clientId, type: type, schemaVersion: statement.int(at: 3),
                 occurredAt: occurred, dataStart: start, dataEnd: chunk.data.count))
             if chunk.rows.count == chunkSize {
-                pipeline.putRaw(chunk)
+                try send(chunk)
                 chunk = RawChunk()
                 chunk.rows.reserveCapacity(chunkSize)
-                inFlight += 1
-                try drain(keeping: 8)
             }
         }
-        if !chunk.rows.isEmpty {
-            pipeline.putRaw(chunk)
-            inFlight += 1
-        }
-        try drain(keeping: 0)
+        if !chunk.rows.isEmpty { try send(chunk) }
     }
 
     private static func decode(_ chunk: RawChunk) throws -> [ReplayedEvent] {
@@ -140,6 +182,12 @@ enum LogReplay {
             throw ReplayError(position: row.position, problem: error.description)
         }
     }
+}
+
+/// The fold handed to the worker thread; the replay waits for the worker before returning,
+/// so the closure never outlives the call.
+private struct UncheckedBody: @unchecked Sendable {
+    let run: (ReplayedEvent) throws -> Void
 }
 
 /// One of `count` disjoint sets of streams, by a hash of the stream name: a rebuild over
@@ -200,6 +248,32 @@ private final class DecodePipeline: @unchecked Sendable {
         defer { condition.unlock() }
         while decoded.isEmpty { condition.wait() }
         return decoded.removeFirst()
+    }
+
+    private var done = 0
+    private var workerFailure: (any Error)?
+
+    /// The worker finished folding one more chunk.
+    func chunkDone() {
+        condition.lock()
+        done += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func fail(_ error: any Error) {
+        condition.lock()
+        workerFailure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the worker has folded `count` chunks; throws the worker's error.
+    func waitUntilDone(atLeast count: Int) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while done < count, workerFailure == nil, !decoderDone { condition.wait() }
+        if let workerFailure { throw workerFailure }
     }
 
     func decoderStopped() {

@@ -165,23 +165,30 @@ public final class ProjectionEngine {
     func foldAll(through head: Int64?, partition: Partition?) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
         try log.connection.read {
             let end = try head ?? log.head().position
-            // Folds live in an array, found through an index, so each is mutated in place.
-            var index: [String: Int] = [:]
-            var folds: [ClientFold] = []
-            var applied: Int64 = 0
+            // Folds live in an array, found through an index, so each is mutated in place. The
+            // fold runs on the replay's worker thread; this one only reads SQLite meanwhile.
+            final class Accumulator: @unchecked Sendable {
+                var index: [String: Int] = [:]
+                var folds: [ClientFold] = []
+                var applied: Int64 = 0
+            }
+            let into = Accumulator()
+            let rules = self.rules
             let churned = rules.churnedAfterDays
-            try LogReplay.replay(log, after: 0, through: end, partition: partition) { event in
+            try LogReplay.replayFoldingOnWorker(log, after: 0, through: end, partition: partition) { event in
                 let slot: Int
-                if let known = index[event.clientId] {
+                if let known = into.index[event.clientId] {
                     slot = known
                 } else {
-                    slot = folds.count
-                    index[event.clientId] = slot
-                    folds.append(ClientFold(clientId: event.clientId, rules: rules))
+                    slot = into.folds.count
+                    into.index[event.clientId] = slot
+                    into.folds.append(ClientFold(clientId: event.clientId, rules: rules))
                 }
-                folds[slot].apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
-                applied += 1
+                into.folds[slot].apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
+                into.applied += 1
             }
+            let folds = into.folds
+            let applied = into.applied
             var byClient: [String: ClientFold] = [:]
             byClient.reserveCapacity(folds.count)
             for fold in folds { byClient[fold.state.clientId] = fold }
