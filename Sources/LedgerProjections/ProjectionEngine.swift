@@ -175,7 +175,7 @@ public final class ProjectionEngine {
             let into = Accumulator()
             let rules = self.rules
             let churned = rules.churnedAfterDays
-            try LogReplay.replayFoldingOnWorker(log, after: 0, through: end, partition: partition) { event in
+            let fold: @Sendable (ReplayedEvent) -> Void = { event in
                 let slot: Int
                 if let known = into.index[event.clientId] {
                     slot = known
@@ -186,6 +186,14 @@ public final class ProjectionEngine {
                 }
                 into.folds[slot].apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
                 into.applied += 1
+            }
+            if partition == nil {
+                try LogReplay.replayFoldingOnWorker(log, after: 0, through: end, partition: nil, fold)
+            } else {
+                // Partitions exist to bound memory: folding on this thread keeps the folds in
+                // one allocator arena, which returns its memory between partitions (folding on
+                // the worker measured 1.02 GB peak instead of 0.92 GB for 1M clients).
+                try LogReplay.replay(log, after: 0, through: end, partition: partition, fold)
             }
             let folds = into.folds
             let applied = into.applied
@@ -198,7 +206,10 @@ public final class ProjectionEngine {
 
     /// Clients folded per pass of a rebuild: bounds its memory (well under 1 GiB) however
     /// many clients the ledger has.
-    public static let clientsPerPartition = 150_000
+    public static let clientsPerPartition = 100_000
+
+    /// Clients per partition for this engine's rebuilds (tests set it small).
+    public var clientsPerPartition = ProjectionEngine.clientsPerPartition
 
     /// Rebuilds all three projections from position 0 with the engine's rules: writes fresh
     /// `__new` tables (folding at most `clientsPerPartition` clients at a time, outside the
@@ -208,7 +219,7 @@ public final class ProjectionEngine {
     public func rebuild(progress: ((String) -> Void)? = nil) throws -> ProjectionRun {
         let started = Date()
         let head = try log.head().position
-        let partitions = max(1, (try estimatedClients() + Self.clientsPerPartition - 1) / Self.clientsPerPartition)
+        let partitions = max(1, (try estimatedClients() + clientsPerPartition - 1) / max(1, clientsPerPartition))
         let tables = ProjectionSchema.tables.values.flatMap { $0 } + ["projection_fold"]
         func createFreshTables() throws {
             for table in tables {
