@@ -155,11 +155,6 @@ public final class EventLog {
         try scan(query) { result.append($0); return true }
         return result
     }
-
-    /// The names of the streams that exist, with their versions.
-    public func streamExists(_ stream: String) throws -> Bool {
-        try version(of: stream) > 0
-    }
 }
 
 @available(*, unavailable)
