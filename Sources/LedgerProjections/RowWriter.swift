@@ -14,14 +14,12 @@ final class RowWriter {
     private let retentionMonth: Statement
     private let eligibility: Statement
     private let snapshot: Statement
-    private let suffix: String
 
     init(connection: Connection, suffix: String, rules: Rules, asOf: Timestamp) throws {
         self.connection = connection
         self.rules = rules
         self.asOf = asOf
         self.asOfText = asOf.iso8601
-        self.suffix = suffix
         membership = try connection.prepare(
             "INSERT OR REPLACE INTO membership\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
         history = try connection.prepare("INSERT OR REPLACE INTO membership_tier_history\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")

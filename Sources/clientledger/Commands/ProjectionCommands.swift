@@ -112,13 +112,6 @@ extension ClientLedger.Projections {
     }
 }
 
-extension RulesOptions {
-    static func load(_ path: String?) throws -> Rules {
-        if let path { return try Rules(contentsOfFile: path) }
-        return try Rules.defaults()
-    }
-}
-
 /// Opens the projections for a reading command, catching them up first when the database
 /// can be written; otherwise says on stderr how far behind they are.
 func openProjections(_ global: GlobalOptions, rules: Rules, catchUp: Bool) throws -> ProjectionEngine {

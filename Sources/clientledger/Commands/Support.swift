@@ -30,7 +30,12 @@ struct RulesOptions: ParsableArguments {
     var rules: String?
 
     func load() throws -> Rules {
-        if let rules { return try Rules(contentsOfFile: rules) }
+        try Self.load(rules)
+    }
+
+    /// The rules in a file, or the shipped defaults without one.
+    static func load(_ path: String?) throws -> Rules {
+        if let path { return try Rules(contentsOfFile: path) }
         return try Rules.defaults()
     }
 }
