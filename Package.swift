@@ -1,17 +1,28 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// ClientLedger: an event-sourced client-lifecycle and loyalty ledger on SQLite.
+/// ClientLedger: an event-sourced client-lifecycle and loyalty ledger.
 ///
-/// Dependencies point one way: clientledger (CLI) → LedgerProjections → LedgerDomain → LedgerStore → CSQLite.
+/// Dependencies point one way (docs/architecture.md):
+///
+///     clientledger (CLI) → LedgerApplication → LedgerProjections → LedgerDomain → LedgerCore
+///                                    │                  └──────→ LedgerStorage → LedgerCore
+///                                    └──→ LedgerSQLite (adapter) ──→ LedgerStorage, CSQLite
+///
+/// SQL lives only in LedgerSQLite; LedgerConformance is the storage contract's test suite,
+/// run by every adapter's tests.
 let package = Package(
     name: "ClientLedger",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "clientledger", targets: ["clientledger"]),
-        .library(name: "LedgerStore", targets: ["LedgerStore"]),
+        .library(name: "LedgerCore", targets: ["LedgerCore"]),
+        .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
+        .library(name: "LedgerSQLite", targets: ["LedgerSQLite"]),
         .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
         .library(name: "LedgerProjections", targets: ["LedgerProjections"]),
+        .library(name: "LedgerApplication", targets: ["LedgerApplication"]),
+        .library(name: "LedgerConformance", targets: ["LedgerConformance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -21,39 +32,64 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(
-            name: "LedgerStore",
-            dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]
-        ),
+        .target(name: "LedgerCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "LedgerStorage", dependencies: ["LedgerCore"]),
+        .target(name: "LedgerSQLite", dependencies: ["CSQLite", "LedgerStorage", "LedgerCore"]),
+        .target(name: "LedgerConformance", dependencies: ["LedgerStorage", "LedgerCore"]),
         .target(
             name: "LedgerDomain",
-            dependencies: ["LedgerStore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["LedgerCore", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Resources/default-rules.yaml")]
         ),
-        .target(name: "LedgerProjections", dependencies: ["LedgerDomain", "LedgerStore"]),
+        .target(name: "LedgerProjections", dependencies: ["LedgerDomain", "LedgerStorage", "LedgerCore"]),
+        .target(
+            name: "LedgerApplication",
+            dependencies: ["LedgerProjections", "LedgerDomain", "LedgerStorage", "LedgerSQLite", "LedgerCore"]
+        ),
         .executableTarget(
             name: "clientledger",
             dependencies: [
-                "LedgerProjections", "LedgerDomain", "LedgerStore",
+                "LedgerApplication", "LedgerProjections", "LedgerDomain", "LedgerStorage", "LedgerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"]),
+        .target(
+            name: "LedgerTestSupport",
+            dependencies: ["LedgerSQLite", "LedgerStorage", "LedgerCore"],
+            path: "Tests/LedgerTestSupport"
+        ),
+        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore"]),
+        .testTarget(
+            name: "LedgerSQLiteTests",
+            dependencies: ["LedgerSQLite", "LedgerConformance", "LedgerStorage", "LedgerCore", "LedgerTestSupport"]
+        ),
         .testTarget(
             name: "LedgerDomainTests",
             dependencies: [
-                "LedgerDomain", "LedgerStore",
+                "LedgerApplication", "LedgerDomain", "LedgerSQLite", "LedgerStorage", "LedgerCore", "LedgerTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "LedgerProjectionsTests", dependencies: ["LedgerProjections", "LedgerDomain", "LedgerStore"]),
+        .testTarget(
+            name: "LedgerProjectionsTests",
+            dependencies: [
+                "LedgerApplication", "LedgerProjections", "LedgerDomain", "LedgerSQLite", "LedgerStorage", "LedgerCore",
+                "LedgerTestSupport",
+            ]
+        ),
         .testTarget(
             name: "ClientLedgerCLITests",
-            dependencies: ["LedgerStore"],
+            dependencies: ["LedgerSQLite", "LedgerStorage", "LedgerCore", "LedgerTestSupport"],
             resources: [.copy("BadInput")]
         ),
-        .testTarget(name: "ReliabilityTests", dependencies: ["LedgerProjections", "LedgerDomain", "LedgerStore"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "LedgerApplication", "LedgerProjections", "LedgerDomain", "LedgerSQLite", "LedgerStorage", "LedgerCore",
+                "LedgerTestSupport",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import LedgerDomain
-import LedgerStore
+import LedgerCore
+import LedgerStorage
 
 /// Activity of one client on one day.
 public struct DayActivity: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerCore
+import LedgerStorage
 
 /// One client event read back from the log, decoded and upcast.
 struct ReplayedEvent: Sendable {
@@ -50,10 +51,9 @@ enum LogReplay {
 
     /// Calls `body` with each client event after `position`, in position order, up to `head`.
     static func replay(
-        _ log: EventLog, after position: Int64, through head: Int64, partition: Partition? = nil,
+        _ log: any EventStore, after position: Int64, through head: Int64, partition: Partition? = nil,
         _ body: (ReplayedEvent) throws -> Void
     ) throws {
-        let statement = try prepareScan(log, after: position, through: head)
         let pipeline = DecodePipeline()
         let decoder = Thread {
             while let chunk = pipeline.nextRaw() {
@@ -73,7 +73,7 @@ enum LogReplay {
                 for event in decoded { try body(event) }
             }
         }
-        try readChunks(statement, partition: partition) { chunk in
+        try readChunks(log, after: position, through: head, partition: partition) { chunk in
             pipeline.putRaw(chunk)
             inFlight += 1
             try drain(keeping: 8)
@@ -85,11 +85,10 @@ enum LogReplay {
     /// thread only reads SQLite: a full rebuild, where the fold is the heavier half, spreads
     /// over both cores. `body` must touch nothing the caller uses until this returns.
     static func replayFoldingOnWorker(
-        _ log: EventLog, after position: Int64, through head: Int64, partition: Partition?,
+        _ log: any EventStore, after position: Int64, through head: Int64, partition: Partition?,
         _ fold: @escaping (ReplayedEvent) throws -> Void
     ) throws {
         let body = UncheckedBody(run: fold)
-        let statement = try prepareScan(log, after: position, through: head)
         let pipeline = DecodePipeline()
         let worker = Thread {
             while let chunk = pipeline.nextRaw() {
@@ -107,7 +106,7 @@ enum LogReplay {
         worker.start()
         defer { pipeline.stop() }
         var sent = 0
-        try readChunks(statement, partition: partition) { chunk in
+        try readChunks(log, after: position, through: head, partition: partition) { chunk in
             pipeline.putRaw(chunk)
             sent += 1
             try pipeline.waitUntilDone(atLeast: sent - 8)
@@ -115,35 +114,26 @@ enum LogReplay {
         try pipeline.waitUntilDone(atLeast: sent)
     }
 
-    private static func prepareScan(_ log: EventLog, after position: Int64, through head: Int64) throws -> Statement {
-        let statement = try log.connection.prepare(
-            """
-            SELECT position, stream, type, schema_version, occurred_at, data FROM events
-            WHERE position > ? AND position <= ? AND stream >= 'client/' AND stream < 'client0'
-            ORDER BY position
-            """)
-        statement.bind(position, at: 1)
-        statement.bind(head, at: 2)
-        return statement
-    }
-
-    /// Reads rows into chunks of raw bytes, handing each full chunk (and the last) to `send`.
-    private static func readChunks(_ statement: Statement, partition: Partition?, _ send: (RawChunk) throws -> Void) throws {
+    /// Reads client events into chunks of raw bytes, handing each full chunk (and the last) to `send`.
+    private static func readChunks(
+        _ log: any EventStore, after position: Int64, through head: Int64, partition: Partition?,
+        _ send: (RawChunk) throws -> Void
+    ) throws {
         var chunk = RawChunk()
         chunk.rows.reserveCapacity(chunkSize)
-        while try statement.step() {
-            if let partition, !statement.withBytes(at: 1, partition.contains) { continue }
-            let rowPosition = statement.int64(at: 0)
-            guard let type = statement.withBytes(at: 2, eventType) else {
-                throw ReplayError(position: rowPosition, problem: "unknown event type \(statement.string(at: 2))")
+        try log.replay(category: "client", after: position, through: head) { row in
+            if let partition, !partition.contains(row.stream) { return }
+            guard let type = eventType(row.type) else {
+                throw ReplayError(position: row.position, problem: "unknown event type \(String(decoding: row.type, as: UTF8.self))")
             }
-            let occurred = statement.withBytes(at: 4) { Timestamp(iso8601Bytes: $0.bindMemory(to: UInt8.self)) }
-            guard let occurred else { throw ReplayError(position: rowPosition, problem: "occurred_at is not a time") }
-            let clientId = statement.withBytes(at: 1) { String(decoding: $0.dropFirst(7), as: UTF8.self) }
+            guard let occurred = Timestamp(iso8601Bytes: row.occurredAt.bindMemory(to: UInt8.self)) else {
+                throw ReplayError(position: row.position, problem: "occurred_at is not a time")
+            }
+            let clientId = String(decoding: row.stream.dropFirst(7), as: UTF8.self)
             let start = chunk.data.count
-            statement.withBytes(at: 5) { chunk.data.append(contentsOf: $0) }
+            chunk.data.append(contentsOf: row.data)
             chunk.rows.append(RawRow(
-                position: rowPosition, clientId: clientId, type: type, schemaVersion: statement.int(at: 3),
+                position: row.position, clientId: clientId, type: type, schemaVersion: row.schemaVersion,
                 occurredAt: occurred, dataStart: start, dataEnd: chunk.data.count))
             if chunk.rows.count == chunkSize {
                 try send(chunk)

@@ -1,5 +1,6 @@
 import LedgerDomain
-import LedgerStore
+import LedgerCore
+import LedgerStorage
 
 /// What other rules would change, client by client, compared with the rules in force.
 public struct ProjectionDiff: Sendable, Equatable, Codable {

@@ -1,6 +1,7 @@
 import Foundation
+import LedgerCore
 import LedgerDomain
-import LedgerStore
+import LedgerStorage
 
 /// Where a projection stands.
 public struct ProjectionStatus: Sendable, Equatable, Codable {
@@ -32,50 +33,48 @@ public struct ProjectionRun: Sendable, Equatable, Codable {
 /// or skips one. A rebuild folds from position 0 into fresh `__new` tables and swaps them in
 /// with one transaction: a reader sees the old projection or the new one, never a mix.
 public final class ProjectionEngine {
-    public let log: EventLog
+    /// Where the rows live; its `log` is the event log they are folded from.
+    public let store: any ProjectionStore
+    public var log: any EventStore { store.log }
     public let rules: Rules
     public let rulesVersion: String
     /// The moment rows are computed for (points expiring in 90 days, eligibility).
     public var asOf: Timestamp
+    /// Stamps the checkpoints a rebuild records.
+    public let clock: any LedgerClock
 
-    public init(log: EventLog, rules: Rules, asOf: Timestamp = .now()) throws {
-        self.log = log
+    public init(store: any ProjectionStore, rules: Rules, asOf: Timestamp? = nil, clock: any LedgerClock = SystemClock()) throws {
+        self.store = store
         self.rules = rules
         self.rulesVersion = rules.version
-        self.asOf = asOf
-        if log.connection.mode != .readOnly {
-            try Migrator(ProjectionSchema.migrations).migrate(log.connection)
-        }
+        self.clock = clock
+        self.asOf = asOf ?? clock.now()
+        try store.install()
     }
 
     /// Whether the projection tables exist in this database.
     public var isInstalled: Bool {
-        (try? log.connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'projection_checkpoints'")) == 1
+        (try? store.isInstalled()) ?? false
     }
 
     // MARK: - Status
 
     public func status() throws -> [ProjectionStatus] {
         guard isInstalled else { throw ProjectionError.notBuilt }
-        return try log.connection.read {
+        return try store.read {
             let head = try log.head().position
-            let statement = try log.connection.prepare(
-                "SELECT name, position, rules_version, built_at FROM projection_checkpoints WHERE name != 'fold' ORDER BY name")
-            var result: [ProjectionStatus] = []
-            while try statement.step() {
-                let checkpoint = statement.int64(at: 1)
-                let version = statement.string(at: 2)
-                result.append(ProjectionStatus(
-                    name: statement.string(at: 0), checkpoint: checkpoint, lag: head - checkpoint, rulesVersion: version,
-                    builtAt: statement.string(at: 3), stale: version != rulesVersion))
+            return try store.checkpoints().filter { $0.name != "fold" }.map { checkpoint in
+                ProjectionStatus(
+                    name: checkpoint.name, checkpoint: checkpoint.position, lag: head - checkpoint.position,
+                    rulesVersion: checkpoint.rulesVersion, builtAt: checkpoint.builtAt,
+                    stale: checkpoint.rulesVersion != rulesVersion)
             }
-            return result
         }
     }
 
     /// The position every projection has reached.
     public func checkpoint() throws -> Int64 {
-        try log.connection.scalarInt("SELECT coalesce(min(position), 0) FROM projection_checkpoints")
+        try store.checkpoints().map(\.position).min() ?? 0
     }
 
     // MARK: - Catching up
@@ -85,23 +84,21 @@ public final class ProjectionEngine {
     @discardableResult
     public func catchUp() throws -> ProjectionRun {
         let started = Date()
-        return try log.connection.write {
+        return try store.write { transaction in
             // Rows of one projection come from one set of rules: a catch-up with other rules
             // would mix them, so it is refused (a rebuild with the new rules is the way).
-            let built = try log.connection.scalarString(
-                "SELECT rules_version FROM projection_checkpoints WHERE name = 'membership'")
+            let checkpoints = try store.checkpoints()
+            let built = checkpoints.first { $0.name == ProjectionName.membership.rawValue }?.rulesVersion ?? ""
             if !built.isEmpty, built != rulesVersion {
                 throw ProjectionError.builtWithOtherRules(built: built, inForce: rulesVersion)
             }
-            let from = try checkpoint()
+            let from = checkpoints.map(\.position).min() ?? 0
             let head = try log.head().position
             guard head > from else {
                 return ProjectionRun(fromPosition: from, toPosition: from, eventsApplied: 0, clientsWritten: 0, seconds: 0)
             }
-            let load = try log.connection.prepare("SELECT snapshot FROM projection_fold WHERE client = ?")
-            let loadMonth = try log.connection.prepare("SELECT daily FROM retention_months WHERE client = ? AND month = ?")
             // Touched clients, found through an index so each fold is mutated in place. Their
-            // months come back from retention_months as events reach them.
+            // months come back from the retention rows as events reach them.
             var index: [String: Int] = [:]
             var touched: [(fold: ClientFold, months: Set<Int64>, historyBefore: Int)] = []
             var applied: Int64 = 0
@@ -110,49 +107,32 @@ public final class ProjectionEngine {
                 if let known = index[event.clientId] {
                     slot = known
                 } else {
-                    load.reset()
-                    load.bind(event.clientId, at: 1)
-                    let fold = try load.step()
-                        ? try ClientFold(snapshot: load.blob(at: 0)) : ClientFold(clientId: event.clientId, rules: rules)
+                    let fold = try transaction.foldSnapshot(client: event.clientId).map { try ClientFold(snapshot: $0) }
+                        ?? ClientFold(clientId: event.clientId, rules: rules)
                     slot = touched.count
                     index[event.clientId] = slot
                     touched.append((fold, [], fold.state.tierHistory.count))
                 }
                 let month = ClientFold.month(ofDay: event.occurredAt.dayNumber)
-                if touched[slot].months.insert(month).inserted {
-                    loadMonth.reset()
-                    loadMonth.bind(event.clientId, at: 1)
-                    loadMonth.bind(month, at: 2)
-                    if try loadMonth.step() {
-                        var reader = BinaryReader(loadMonth.blob(at: 0))
-                        touched[slot].fold.months[month] = try MonthActivity(from: &reader)
-                    }
+                if touched[slot].months.insert(month).inserted,
+                    let daily = try transaction.monthActivity(client: event.clientId, month: month)
+                {
+                    var reader = BinaryReader(daily)
+                    touched[slot].fold.months[month] = try MonthActivity(from: &reader)
                 }
                 touched[slot].fold.apply(event.payload, at: event.occurredAt, churnedAfterDays: rules.churnedAfterDays)
                 applied += 1
             }
-            let writer = try RowWriter(connection: log.connection, suffix: "", rules: rules, asOf: asOf)
+            let builder = ClientRowsBuilder(rules: rules, asOf: asOf)
             for entry in touched.sorted(by: { $0.fold.state.clientId < $1.fold.state.clientId }) {
-                try writer.write(entry.fold, months: entry.months, historyFrom: entry.historyBefore)
+                guard let rows = builder.rows(for: entry.fold, months: entry.months, historyFrom: entry.historyBefore) else { continue }
+                try transaction.put(rows, into: .live)
             }
-            try recordCheckpoint(head, rulesVersion: nil)
+            try transaction.setCheckpoint(head, rulesVersion: nil, builtAt: nil)
             return ProjectionRun(
                 fromPosition: from, toPosition: head, eventsApplied: applied, clientsWritten: touched.count,
                 seconds: Date().timeIntervalSince(started))
         }
-    }
-
-    private func recordCheckpoint(_ position: Int64, rulesVersion: String?) throws {
-        let statement = try log.connection.prepare(
-            rulesVersion == nil
-                ? "UPDATE projection_checkpoints SET position = ?1"
-                : "UPDATE projection_checkpoints SET position = ?1, rules_version = ?2, built_at = ?3")
-        statement.bind(position, at: 1)
-        if let rulesVersion {
-            statement.bind(rulesVersion, at: 2)
-            statement.bind(Timestamp.now().iso8601, at: 3)
-        }
-        try statement.run()
     }
 
     // MARK: - Rebuilding
@@ -163,7 +143,7 @@ public final class ProjectionEngine {
     }
 
     func foldAll(through head: Int64?, partition: Partition?) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
-        try log.connection.read {
+        try store.read {
             let end = try head ?? log.head().position
             // Folds live in an array, found through an index, so each is mutated in place. The
             // fold runs on the replay's worker thread; this one only reads SQLite meanwhile.
@@ -220,61 +200,52 @@ public final class ProjectionEngine {
         let started = Date()
         let head = try log.head().position
         let partitions = max(1, (try estimatedClients() + clientsPerPartition - 1) / max(1, clientsPerPartition))
-        let tables = ProjectionSchema.tables.values.flatMap { $0 } + ["projection_fold"]
-        func createFreshTables() throws {
-            for table in tables {
-                try log.connection.execute("DROP TABLE IF EXISTS \(table)__new; " + ProjectionSchema.create(table, as: table + "__new"))
-            }
-        }
-        func write(_ folds: [String: ClientFold]) throws {
-            let writer = try RowWriter(connection: log.connection, suffix: "__new", rules: rules, asOf: asOf)
+        let builder = ClientRowsBuilder(rules: rules, asOf: asOf)
+        func write(_ folds: [String: ClientFold], _ transaction: any ProjectionTransaction) throws {
             for client in folds.keys.sorted() {
-                guard let fold = folds[client] else { continue }
-                try writer.write(fold)
+                guard let fold = folds[client], let rows = builder.rows(for: fold) else { continue }
+                try transaction.put(rows, into: .fresh)
             }
         }
-        func swap() throws {
-            for table in tables {
-                try log.connection.execute("DROP TABLE \(table); ALTER TABLE \(table)__new RENAME TO \(table)")
-            }
-            try log.connection.execute("CREATE INDEX eligibility_by_product ON eligibility(product, eligible)")
-            try recordCheckpoint(head, rulesVersion: rulesVersion)
+        func swap(_ transaction: any ProjectionTransaction) throws {
+            try transaction.swapInFreshTables()
+            try transaction.setCheckpoint(head, rulesVersion: rulesVersion, builtAt: clock.now())
         }
         var events: Int64 = 0
         var clients = 0
         if partitions == 1 {
             // Fold outside the write lock, then fill the fresh tables and swap them in within
-            // one transaction: no reader ever sees a __new table.
+            // one transaction: no reader ever sees a fresh table.
             let (folds, _, applied) = try foldAll(through: head)
             events = applied
             clients = folds.count
             progress?("folded \(events) events of \(clients) clients")
-            try log.connection.write {
-                try createFreshTables()
-                try write(folds)
-                try swap()
+            try store.write { transaction in
+                try transaction.createFreshTables()
+                try write(folds, transaction)
+                try swap(transaction)
             }
         } else {
             // Very many clients: the fresh tables are filled one partition per transaction
             // (they are not read by anyone until the swap), then swapped in at once.
-            try log.connection.write { try createFreshTables() }
-            // Keep SQLite's page cache small while the folds hold the memory.
-            try log.connection.execute("PRAGMA cache_size=-32768")
-            defer { try? log.connection.execute("PRAGMA cache_size=-262144") }
+            try store.write { try $0.createFreshTables() }
+            // Keep the database's page cache small while the folds hold the memory.
+            try store.useSmallCache(true)
+            defer { try? store.useSmallCache(false) }
             do {
                 for index in 0..<partitions {
                     let (folds, _, applied) = try foldAll(through: head, partition: Partition(index: index, count: partitions))
                     events += applied
                     clients += folds.count
-                    try log.connection.write { try write(folds) }
-                    releaseFreedMemory()
+                    try store.write { try write(folds, $0) }
+                    // Hand memory freed by a partition back to the system, so that the next
+                    // partition's folds do not stack on top of it.
+                    store.releaseMemory()
                     progress?("folded and wrote part \(index + 1) of \(partitions): \(events) events of \(clients) clients")
                 }
-                try log.connection.write { try swap() }
+                try store.write { try swap($0) }
             } catch {
-                try? log.connection.write {
-                    for table in tables { try log.connection.execute("DROP TABLE IF EXISTS \(table)__new") }
-                }
+                try? store.write { try $0.dropFreshTables() }
                 throw error
             }
         }
@@ -285,19 +256,12 @@ public final class ProjectionEngine {
             seconds: Date().timeIntervalSince(started))
     }
 
-    /// Hands memory freed by a partition back to the system, so that the next partition's
-    /// folds do not stack on top of it (the decoder thread allocates in an arena of its own).
-    private func releaseFreedMemory() {
-        log.connection.releaseMemory()
-    }
-
     /// How many clients the ledger has: from the last build when there is one, otherwise by
-    /// counting first events through the (stream, version) index.
+    /// counting client streams.
     func estimatedClients() throws -> Int {
-        let known = isInstalled ? try log.connection.scalarInt("SELECT count(*) FROM projection_fold") : 0
-        if known > 0 { return Int(known) }
-        return Int(try log.connection.scalarInt(
-            "SELECT count(*) FROM events WHERE stream >= 'client/' AND stream < 'client0' AND version = 1"))
+        let known = isInstalled ? try store.foldCount() : 0
+        if known > 0 { return known }
+        return try log.streamCount(category: "client")
     }
 }
 

@@ -1,5 +1,6 @@
+import LedgerCore
 import LedgerDomain
-import LedgerStore
+import LedgerStorage
 
 /// One client's membership row.
 public struct MembershipRow: Sendable, Equatable, Codable {
@@ -32,72 +33,41 @@ extension ProjectionEngine {
     /// Membership rows: one client, or every client (optionally of one tier).
     public func membership(client: String? = nil, tier: Tier? = nil, withHistory: Bool = false) throws -> [MembershipRow] {
         guard isInstalled else { throw ProjectionError.notBuilt }
-        var sql = """
-            SELECT client, tier, tier_since, rules_tier, points_available, points_expiring_90d, points_lifetime,
-                   points_qualifying, net_assets_cents, offboarded, as_of FROM membership
-            """
-        var clauses: [String] = []
-        var bindings: [String] = []
-        if let client { clauses.append("client = ?"); bindings.append(client) }
-        if let tier { clauses.append("tier = ?"); bindings.append(tier.rawValue) }
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY client"
-        let statement = try log.connection.prepare(sql)
-        for (index, value) in bindings.enumerated() { statement.bind(value, at: Int32(index + 1)) }
-        var rows: [MembershipRow] = []
-        while try statement.step() {
-            rows.append(MembershipRow(
-                client: statement.string(at: 0), tier: statement.string(at: 1), tierSince: statement.optionalString(at: 2),
-                rulesTier: statement.string(at: 3), pointsAvailable: statement.int64(at: 4),
-                pointsExpiring90d: statement.int64(at: 5), pointsLifetime: statement.int64(at: 6),
-                pointsQualifying: statement.int64(at: 7), netAssets: Money(cents: statement.int64(at: 8)).decimalText,
-                offboarded: statement.int64(at: 9) != 0, asOf: statement.string(at: 10)))
-        }
-        if withHistory {
-            let history = try log.connection.prepare(
-                "SELECT at, from_tier, to_tier, reason FROM membership_tier_history WHERE client = ? ORDER BY seq")
-            for index in rows.indices {
-                history.reset()
-                history.bind(rows[index].client, at: 1)
-                var changes: [TierChange] = []
-                while try history.step() {
-                    guard let at = Timestamp(iso8601: history.string(at: 0)), let from = Tier(rawValue: history.string(at: 1)),
-                        let to = Tier(rawValue: history.string(at: 2)), let reason = TierChangeReason(rawValue: history.string(at: 3))
-                    else { continue }
-                    changes.append(TierChange(at: at, from: from, to: to, reason: reason))
+        return try store.read {
+            try store.membership(client: client, tier: tier?.rawValue).map { record in
+                var row = MembershipRow(
+                    client: record.client, tier: record.tier, tierSince: record.tierSince, rulesTier: record.rulesTier,
+                    pointsAvailable: record.pointsAvailable, pointsExpiring90d: record.pointsExpiring90d,
+                    pointsLifetime: record.pointsLifetime, pointsQualifying: record.pointsQualifying,
+                    netAssets: Money(cents: record.netAssetsCents).decimalText, offboarded: record.offboarded, asOf: record.asOf)
+                if withHistory {
+                    row.tierHistory = try store.tierHistory(client: record.client).compactMap { change in
+                        guard let at = Timestamp(iso8601: change.at), let from = Tier(rawValue: change.from),
+                            let to = Tier(rawValue: change.to), let reason = TierChangeReason(rawValue: change.reason)
+                        else { return nil }
+                        return TierChange(at: at, from: from, to: to, reason: reason)
+                    }
                 }
-                rows[index].tierHistory = changes
+                return row
             }
         }
-        return rows
     }
 
     /// Eligibility rows of one client, or of one product. A risk assessment that has expired
     /// since the rows were written is reported as a failed check now.
     public func eligibility(client: String? = nil, product: String? = nil, now: Timestamp = .now()) throws -> [EligibilityRow] {
         guard isInstalled else { throw ProjectionError.notBuilt }
-        var sql = "SELECT client, product, eligible, failed_checks, risk_valid_until FROM eligibility"
-        var bindings: [String] = []
-        if let client { sql += " WHERE client = ?"; bindings.append(client) }
-        else if let product { sql += " WHERE product = ?"; bindings.append(product) }
-        sql += " ORDER BY client, product"
-        let statement = try log.connection.prepare(sql)
-        for (index, value) in bindings.enumerated() { statement.bind(value, at: Int32(index + 1)) }
-        var rows: [EligibilityRow] = []
         let nowText = now.iso8601
-        while try statement.step() {
-            var failed: [String] = []
-            if case .array(let items)? = try? JSONParser.parse(statement.string(at: 3)) {
-                for case .string(let item) in items { failed.append(item) }
-            }
-            let validUntil = statement.optionalString(at: 4)
-            if let validUntil, validUntil <= nowText, !failed.contains(EligibilityCheck.riskAssessmentExpired.rawValue) {
+        return try store.eligibility(client: client, product: client == nil ? product : nil).map { record in
+            var failed = record.failedChecks
+            if let validUntil = record.riskValidUntil, validUntil <= nowText,
+                !failed.contains(EligibilityCheck.riskAssessmentExpired.rawValue)
+            {
                 failed.insert(EligibilityCheck.riskAssessmentExpired.rawValue, at: 0)
             }
-            rows.append(EligibilityRow(
-                client: statement.string(at: 0), product: statement.string(at: 1), eligible: failed.isEmpty,
-                failedChecks: failed, riskValidUntil: validUntil))
+            return EligibilityRow(
+                client: record.client, product: record.product, eligible: failed.isEmpty, failedChecks: failed,
+                riskValidUntil: record.riskValidUntil)
         }
-        return rows
     }
 }

@@ -1,5 +1,6 @@
+import LedgerCore
 import LedgerDomain
-import LedgerStore
+import LedgerStorage
 
 /// Retention metrics as of one day (SPEC §5), computed from the retention projection.
 public struct RetentionMetrics: Sendable, Equatable, Codable {
@@ -69,25 +70,15 @@ extension ProjectionEngine {
             var months: [(month: Int64, activity: MonthActivity)] = []
         }
         var clients: [String: Client] = [:]
-        try log.connection.read {
-            let header = try log.connection.prepare(
-                "SELECT client, registered_day, offboarded_day, reactivation_days FROM retention_clients")
-            while try header.step() {
-                var client = Client()
-                client.registered = header.isNull(at: 1) ? nil : header.int64(at: 1)
-                client.offboarded = header.isNull(at: 2) ? nil : header.int64(at: 2)
-                if case .array(let days)? = try? JSONParser.parse(header.string(at: 3)) {
-                    for case .number(let text) in days { if let value = Int64(text) { client.reactivations.append(value) } }
-                }
-                clients[header.string(at: 0)] = client
+        try store.read {
+            for record in try store.retentionClients() {
+                clients[record.client] = Client(
+                    registered: record.registeredDay, offboarded: record.offboardedDay, reactivations: record.reactivationDays)
             }
-            let months = try log.connection.prepare(
-                "SELECT client, month, daily FROM retention_months WHERE month <= ? ORDER BY client, month")
-            months.bind(asOfMonth, at: 1)
-            while try months.step() {
-                var reader = BinaryReader(months.blob(at: 2))
+            try store.retentionMonths(through: asOfMonth) { client, month, daily in
+                var reader = BinaryReader(daily)
                 let activity = try MonthActivity(from: &reader)
-                clients[months.string(at: 0)]?.months.append((months.int64(at: 1), activity))
+                clients[client]?.months.append((month, activity))
             }
         }
 

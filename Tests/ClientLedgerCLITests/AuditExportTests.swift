@@ -1,7 +1,10 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
-@testable import LedgerStore
+@testable import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 @Suite("audit export: one client's events, each verifiable alone")
 struct AuditExportTests {
@@ -16,7 +19,7 @@ struct AuditExportTests {
             let events = try lines.dropFirst().map { try EndToEndTests.jsonObject($0) }
             #expect((header["events"] as? NSNumber)?.intValue == events.count)
             #expect(try eventCount(workspace.db, where: "stream = 'client/C100'") == Int64(events.count))
-            let log = try EventLog(path: workspace.db, readOnly: true)
+            let log = try SQLiteEventStore(path: workspace.db, readOnly: true)
             #expect(header["headHash"] as? String == (try log.head().hash.hexString))
             for event in events {
                 #expect(event["hashVerifies"] as? Bool == true)

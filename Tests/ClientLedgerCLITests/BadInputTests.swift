@@ -1,7 +1,10 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
-@testable import LedgerStore
+@testable import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// One entry of `BadInput/cases.json`.
 struct BadInputCase: Decodable, Sendable, CustomTestStringConvertible {

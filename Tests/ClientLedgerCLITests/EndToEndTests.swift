@@ -1,7 +1,10 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
-@testable import LedgerStore
+@testable import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 @Suite("End to end through the clientledger executable")
 struct EndToEndTests {

@@ -1,7 +1,10 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
-@testable import LedgerStore
+@testable import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 @Suite("Exit codes (sysexits) for missing files, foreign files, bad rules and bad usage")
 struct ExitCodeTests {

@@ -1,7 +1,10 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
-@testable import LedgerStore
+@testable import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 @Suite("history: a client's events with the state after each, cut by occurredAt or recordedAt")
 struct HistoryTests {

@@ -1,7 +1,11 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 @testable import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 // MARK: - Golden examples and JSON Schemas
 
@@ -344,31 +348,36 @@ struct CatalogueTests {
     func storedV1IsUpcastOnRead() throws {
         try withTemporaryLedger { ledger in
             try ledger.importLines([registrationLine("C1", "2026-01-01T00:00:00Z")])
-            try ledger.log.append([
+            try ledger.store.append([
                 NewEvent(
                     eventId: EventID.random(), stream: "client/C1", type: "RiskAssessed", schemaVersion: 1,
                     occurredAt: at("2026-01-02T00:00:00Z"), data: #"{"level":"C1","score":10}"#)
             ])
-            let stored = try ledger.log.events(EventQuery(stream: "client/C1", types: ["RiskAssessed"]))
+            let stored = try ledger.store.events(EventQuery(stream: "client/C1", types: ["RiskAssessed"]))
             #expect(stored.count == 1)
             #expect(stored.first?.schemaVersion == 1)
             #expect(stored.first?.data == #"{"level":"C1","score":10}"#, "stored events are never rewritten")
-            #expect(try Ledger.payload(of: try #require(stored.first)) == .riskAssessed(level: .c1, score: 10, lowestCategory: false))
+            #expect(try StoredEvents.payload(of: try #require(stored.first)) == .riskAssessed(level: .c1, score: 10, lowestCategory: false))
             let state = try ledger.clientState("C1")
             #expect(state.risk == RiskAssessment(level: .c1, score: 10, lowestCategory: false, assessedAt: at("2026-01-02T00:00:00Z")))
         }
     }
 
-    @Test("a stored event at a version beyond the current one cannot be read")
+    @Test("a stored event at a version beyond the current one cannot be read: damage, not bad input")
     func storedTooNewIsRefused() throws {
         try withTemporaryLedger { ledger in
-            try ledger.log.append([
+            try ledger.store.append([
                 NewEvent(
                     eventId: EventID.random(), stream: "client/C1", type: "RiskAssessed", schemaVersion: 3,
                     occurredAt: at("2026-01-02T00:00:00Z"), data: #"{"level":"C1","score":10,"lowestCategory":false}"#)
             ])
-            let stored = try #require(try ledger.log.events(.all).first)
-            #expect(throws: InputError.self) { try Ledger.payload(of: stored) }
+            let stored = try #require(try ledger.store.events(.all).first)
+            let error = #expect(throws: StorageError.self) { try StoredEvents.payload(of: stored) }
+            guard case .corrupt(let detail)? = error else {
+                Issue.record("expected a corrupt-data error, got \(String(describing: error))")
+                return
+            }
+            #expect(detail.contains("position 1"))
         }
     }
 

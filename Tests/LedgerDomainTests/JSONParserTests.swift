@@ -1,4 +1,6 @@
+import LedgerTestSupport
 import Testing
+@testable import LedgerCore
 @testable import LedgerDomain
 
 /// A JSON text given as bytes, so that invalid UTF-8 can be written too.

@@ -1,6 +1,10 @@
+import LedgerTestSupport
 import Testing
 @testable import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 // MARK: - Earning, through the Ledger service and import lines
 
@@ -677,7 +681,7 @@ struct LedgerJobMixTests {
                 line("TradeExecuted", "C2", "2024-02-01T00:00:00Z", #"{"orderId":"O-2","productId":"EQ-1","notional":100000}"#),
             ])
             #expect(try ledger.clientState("C1").tier == .standard)
-            let relaxed = Ledger(log: ledger.log, rules: lowered)
+            let relaxed = Ledger(store: ledger.store, rules: lowered)
             let asOf = at("2024-03-01T00:00:00Z")
             let report = try relaxed.reconcileTiers(asOf: asOf)
             #expect(report.eventsWritten == 1)
@@ -722,7 +726,7 @@ struct LedgerJobMixTests {
                 registrationLine("C1", "2024-01-01T00:00:00Z"),
                 #"{"type":"RiskAssessed","clientId":"C1","occurredAt":"2024-01-02T00:00:00Z","schemaVersion":1,"data":{"level":"C3","score":60}}"#,
             ])
-            let stored = try #require(try ledger.log.events(EventQuery(stream: "client/C1", types: ["RiskAssessed"])).first)
+            let stored = try #require(try ledger.store.events(EventQuery(stream: "client/C1", types: ["RiskAssessed"])).first)
             #expect(stored.schemaVersion == EventType.riskAssessed.currentSchemaVersion)
             #expect(stored.data == #"{"level":"C3","score":60,"lowestCategory":false}"#)
             #expect(try ledger.clientState("C1").risk?.level == .c3)

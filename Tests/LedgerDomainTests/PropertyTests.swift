@@ -1,7 +1,11 @@
 import PropertyBased
+import LedgerTestSupport
 import Testing
 @testable import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// One random fact for the client, some time after the previous one.
 struct RandomStep: Sendable, CustomStringConvertible {
@@ -150,7 +154,7 @@ struct PropertyTests {
                     }
                 }
                 // A reader that never saw the writes folds the same state.
-                let reader = Ledger(log: try EventLog(path: ledger.log.path, readOnly: true), rules: ledger.rules)
+                let reader = Ledger(store: try SQLiteEventStore(path: ledger.store.location, readOnly: true), rules: ledger.rules)
                 let cold = try reader.clientState("P1")
                 #expect(cold.tier == client.state.tier)
                 #expect(cold.pointsAvailable == client.state.pointsAvailable)

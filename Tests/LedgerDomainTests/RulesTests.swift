@@ -1,4 +1,6 @@
+import LedgerTestSupport
 import Testing
+@testable import LedgerCore
 @testable import LedgerDomain
 
 /// The default YAML with one text replaced; the replaced text must be present exactly once.

@@ -1,24 +1,17 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 @testable import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 // MARK: - Rules and moments
 
 /// The default rules of SPEC §4, loaded once for every test.
 let defaultRules: Rules = try! Rules.defaults()
 
-/// A moment from an ISO-8601 text; the tests only write valid ones.
-func at(_ text: String) -> Timestamp {
-    guard let moment = Timestamp(iso8601: text) else { fatalError("bad test timestamp \(text)") }
-    return moment
-}
-
-extension Timestamp {
-    func adding(seconds: Int64) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1000)
-    }
-}
 
 // MARK: - A temporary ledger on a file
 
@@ -29,9 +22,9 @@ func withTemporaryLedger<R>(rules: Rules = defaultRules, _ body: (Ledger) throws
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("ledger.sqlite").path
-    let (log, created) = try EventLog.create(at: path)
+    let (log, created) = try SQLiteEventStore.create(at: path)
     #expect(created)
-    let ledger = Ledger(log: log, rules: rules)
+    let ledger = Ledger(store: log, rules: rules)
     return try body(ledger)
 }
 
@@ -44,8 +37,8 @@ struct LogFingerprint: Equatable {
 
 extension Ledger {
     func fingerprint() throws -> LogFingerprint {
-        let head = try log.head()
-        return LogFingerprint(position: head.position, hash: head.hash, rows: try log.connection.scalarInt("SELECT count(*) FROM events"))
+        let head = try store.head()
+        return LogFingerprint(position: head.position, hash: head.hash, rows: Int64(try store.events(.all).count))
     }
 
     /// Parses JSON Lines and imports them in one transaction.
@@ -56,8 +49,8 @@ extension Ledger {
 
     /// The stored events of one client, decoded.
     func storedEvents(of clientId: String) throws -> [(type: String, payload: EventPayload, occurredAt: Timestamp, event: RecordedEvent)] {
-        try log.events(EventQuery(stream: ClientState.stream(for: clientId))).map {
-            (type: $0.type, payload: try Ledger.payload(of: $0), occurredAt: $0.occurredMoment, event: $0)
+        try store.events(EventQuery(stream: ClientState.stream(for: clientId))).map {
+            (type: $0.type, payload: try StoredEvents.payload(of: $0), occurredAt: $0.occurredMoment, event: $0)
         }
     }
 }
@@ -106,7 +99,7 @@ struct TestClient {
 
     @discardableResult
     mutating func process(_ fact: EventPayload, at text: String) throws(FieldError) -> [PlannedEvent] {
-        try process(fact, at: LedgerDomainTests.at(text))
+        try process(fact, at: LedgerTestSupport.at(text))
     }
 }
 

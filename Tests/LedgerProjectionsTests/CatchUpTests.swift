@@ -1,9 +1,12 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerDomain
 @testable import LedgerProjections
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// Exactly-once application of events across crashes, and determinism of rebuilds and
 /// catch-ups (SPEC §1: "a rebuild is deterministic"; §5: rows and checkpoint in one transaction).

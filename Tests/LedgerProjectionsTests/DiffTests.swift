@@ -1,9 +1,13 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerDomain
 @testable import LedgerProjections
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// SPEC §1/§4: see what a rules change would do without writing anything, then reconcile.
 @Suite("Diff and reconcile")
@@ -79,7 +83,7 @@ struct DiffTests {
             #expect(written.map(\.stream) == ["client/D-1000", "client/D-1500"])
             for event in written {
                 #expect(event.type == "TierChanged")
-                #expect(try Ledger.payload(of: event) == .tierChanged(from: .standard, to: .silver, reason: .reevaluated))
+                #expect(try StoredEvents.payload(of: event) == .tierChanged(from: .standard, to: .silver, reason: .reevaluated))
                 #expect(event.occurredMoment == Self.asOf)
                 #expect(EventMetadata(json: event.metadata).rulesVersion == proposed.version)
             }

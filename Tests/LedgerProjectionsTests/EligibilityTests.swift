@@ -1,9 +1,12 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerDomain
 @testable import LedgerProjections
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// SPEC §4 cross-sell eligibility: every check, the suitability matrix cell by cell, and the
 /// eligibility projection's rows.

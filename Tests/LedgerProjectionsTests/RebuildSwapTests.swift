@@ -1,9 +1,13 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerDomain
 @testable import LedgerProjections
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// SPEC §5: "A rebuild writes into fresh tables and swaps them in one transaction" — readers
 /// see the old projection or the new one, never a mix, never the fresh tables.
@@ -23,8 +27,8 @@ struct RebuildSwapTests {
             try ledger.importLines(batches[2])
             let head = try store.log.head().position
 
-            let reader = try EventLog(path: store.path, readOnly: true)
-            let readerEngine = try ProjectionEngine(log: reader, rules: rules, asOf: generatedAsOf)
+            let reader = try SQLiteEventStore(path: store.path, readOnly: true)
+            let readerEngine = try ProjectionEngine(store: reader.projectionStore(), rules: rules, asOf: generatedAsOf)
             let proposed = try silverAtThousandRules()
             var seenInside: ProjectionDump?
             var statusInside: [ProjectionStatus] = []
@@ -52,7 +56,7 @@ struct RebuildSwapTests {
             #expect(after == writerView)
             #expect(after != old)
             #expect(try checkpointPositions(reader.connection).values.allSatisfy { $0 == head })
-            let statusAfter = try ProjectionEngine(log: reader, rules: proposed, asOf: generatedAsOf).status()
+            let statusAfter = try ProjectionEngine(store: reader.projectionStore(), rules: proposed, asOf: generatedAsOf).status()
             #expect(statusAfter.allSatisfy { $0.rulesVersion == proposed.version && !$0.stale && $0.lag == 0 })
             #expect(try newTableNames(reader.connection).isEmpty)
             #expect(try reader.connection.scalarInt("SELECT count(*) FROM membership WHERE as_of = ?", [generatedAsOf.adding(days: 1).iso8601])
@@ -75,9 +79,9 @@ struct RebuildSwapTests {
                 "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master ORDER BY name)")
             try ledger.importLines(batches[1])
 
-            let reader = try EventLog(path: store.path, readOnly: true)
+            let reader = try SQLiteEventStore(path: store.path, readOnly: true)
             // Other rules (so a swap would show), and the swap transaction fails at its end.
-            let other = try ProjectionEngine(log: store.log, rules: try silverAtThousandRules(), asOf: generatedAsOf.adding(days: 1))
+            let other = try ProjectionEngine(store: store.log.projectionStore(), rules: try silverAtThousandRules(), asOf: generatedAsOf.adding(days: 1))
             var readerDuring: ProjectionDump?
             let failure = expectSomeError {
                 _ = try withInjectedFailure(.checkpoint, on: store.log.connection) {
@@ -132,16 +136,16 @@ struct RebuildSwapTests {
             let progress = RebuildProgress()
             let writer = Thread {
                 do {
-                    let log = try EventLog(path: path, readOnly: false)
-                    let ledger = Ledger(log: log, rules: rules)
+                    let log = try SQLiteEventStore(path: path, readOnly: false)
+                    let ledger = Ledger(store: log, rules: rules)
                     var current = (rules: rules, asOf: generatedAsOf)
                     for (round, batch) in batches.enumerated() {
                         try ledger.importLines(batch)
                         if round % 3 == 2 {
-                            try ProjectionEngine(log: log, rules: current.rules, asOf: current.asOf).catchUp()
+                            try ProjectionEngine(store: log.projectionStore(), rules: current.rules, asOf: current.asOf).catchUp()
                         } else {
                             current = round % 2 == 0 ? (proposed, generatedAsOf.adding(days: 3)) : (rules, generatedAsOf)
-                            try ProjectionEngine(log: log, rules: current.rules, asOf: current.asOf).rebuild()
+                            try ProjectionEngine(store: log.projectionStore(), rules: current.rules, asOf: current.asOf).rebuild()
                         }
                     }
                 } catch {
@@ -152,7 +156,7 @@ struct RebuildSwapTests {
             writer.stackSize = 8 << 20
             writer.start()
 
-            let reader = try EventLog(path: path, readOnly: true)
+            let reader = try SQLiteEventStore(path: path, readOnly: true)
             var polls = 0
             var checkpointsSeen = Set<Int64>()
             var problems: [String] = []
@@ -195,7 +199,7 @@ struct RebuildSwapTests {
             #expect(polls >= 5)
             #expect(!checkpointsSeen.isEmpty)
             // The last round caught up under the default rules: everything applied, nothing stale.
-            let status = try ProjectionEngine(log: reader, rules: rules).status()
+            let status = try ProjectionEngine(store: reader.projectionStore(), rules: rules).status()
             #expect(status.allSatisfy { !$0.stale && $0.lag == 0 })
         }
     }

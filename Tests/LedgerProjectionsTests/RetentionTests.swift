@@ -1,9 +1,12 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerDomain
 @testable import LedgerProjections
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// SPEC §4 lifecycle stages and §5 retention metrics, on hand-built histories.
 @Suite("Lifecycle and retention")
@@ -197,7 +200,7 @@ struct RetentionTests {
             #expect(metrics.rfmCells == ["111": 1, "222": 1, "333": 1, "444": 1, "555": 1])
             for _ in 0..<5 {
                 #expect(try engine.retentionMetrics(asOf: asOf).rfm == metrics.rfm)
-                #expect(try ProjectionEngine(log: store.log, rules: rules).retentionMetrics(asOf: asOf) == metrics)
+                #expect(try ProjectionEngine(store: store.log.projectionStore(), rules: rules).retentionMetrics(asOf: asOf) == metrics)
             }
             // Directly, whatever order the input comes in.
             let input = ids.map { RFMInput(client: $0, recency: 10, frequency: 3, monetary: 700) }

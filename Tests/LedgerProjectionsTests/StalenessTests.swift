@@ -1,9 +1,12 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerDomain
 @testable import LedgerProjections
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 /// SPEC §5: each projection records the rules version it was built with; `projections status`
 /// shows checkpoint, lag, rules version and staleness; `--check` exits 1 when stale (§6).
@@ -37,7 +40,7 @@ struct StalenessTests {
             let edited = try Rules(yaml: Self.editedSilverYAML)
             #expect(edited.version != rules.version)
             #expect(edited.level(.silver).points == 1_500)
-            let editedStatus = try ProjectionEngine(log: store.log, rules: edited, asOf: generatedAsOf).status()
+            let editedStatus = try ProjectionEngine(store: store.log.projectionStore(), rules: edited, asOf: generatedAsOf).status()
             #expect(editedStatus.count == 3)
             for projection in editedStatus {
                 #expect(projection.stale)
@@ -45,15 +48,15 @@ struct StalenessTests {
             }
             // Comments and key order do not make a projection stale.
             let reformatted = try Rules(yaml: "# a comment\n" + Rules.defaultYAML)
-            #expect(try ProjectionEngine(log: store.log, rules: reformatted).status().allSatisfy { !$0.stale })
+            #expect(try ProjectionEngine(store: store.log.projectionStore(), rules: reformatted).status().allSatisfy { !$0.stale })
 
             // A read-only engine reads the same status.
-            let reader = try EventLog(path: store.path, readOnly: true)
-            #expect(try ProjectionEngine(log: reader, rules: edited).status() == editedStatus)
+            let reader = try SQLiteEventStore(path: store.path, readOnly: true)
+            #expect(try ProjectionEngine(store: reader.projectionStore(), rules: edited).status() == editedStatus)
 
             // Rebuilding with the edited rules makes them current.
-            try ProjectionEngine(log: store.log, rules: edited, asOf: generatedAsOf).rebuild()
-            #expect(try ProjectionEngine(log: store.log, rules: edited).status().allSatisfy { !$0.stale && $0.rulesVersion == edited.version })
+            try ProjectionEngine(store: store.log.projectionStore(), rules: edited, asOf: generatedAsOf).rebuild()
+            #expect(try ProjectionEngine(store: store.log.projectionStore(), rules: edited).status().allSatisfy { !$0.stale && $0.rulesVersion == edited.version })
             #expect(try engine.status().allSatisfy { $0.stale && $0.rulesVersion == edited.version })
         }
     }
@@ -93,7 +96,7 @@ struct StalenessTests {
             try ledger.importLines([Line.trade("M-NEW", start.adding(days: 2), "160000.00")])
             let before = try dumpProjections(store.log.connection)
 
-            let other = try ProjectionEngine(log: store.log, rules: edited, asOf: at("2025-06-30T00:00:00Z"))
+            let other = try ProjectionEngine(store: store.log.projectionStore(), rules: edited, asOf: at("2025-06-30T00:00:00Z"))
             let threw: Bool
             do {
                 try other.catchUp()

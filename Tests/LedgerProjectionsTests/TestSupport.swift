@@ -1,9 +1,13 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerDomain
 @testable import LedgerProjections
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 // MARK: - Rules and moments
 
@@ -51,18 +55,6 @@ func withInjectedFailure<R>(_ failure: InjectedFailure, on connection: Connectio
     return try body()
 }
 
-/// A moment from an ISO-8601 text; tests only write valid ones.
-func at(_ text: String) -> Timestamp {
-    guard let moment = Timestamp(iso8601: text) else { fatalError("bad test timestamp \(text)") }
-    return moment
-}
-
-extension Timestamp {
-    func adding(seconds: Int64) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1000)
-    }
-}
-
 // MARK: - A temporary ledger on a file
 
 /// A ledger on a fresh temporary database file; the directory (with `-wal` and `-shm`) is
@@ -70,12 +62,12 @@ extension Timestamp {
 struct TemporaryLedger {
     let directory: URL
     let path: String
-    let log: EventLog
+    let log: SQLiteEventStore
 
-    func ledger(_ rules: Rules) -> Ledger { Ledger(log: log, rules: rules) }
+    func ledger(_ rules: Rules) -> Ledger { Ledger(store: log, rules: rules) }
 
     func engine(_ rules: Rules, asOf: Timestamp) throws -> ProjectionEngine {
-        try ProjectionEngine(log: log, rules: rules, asOf: asOf)
+        try ProjectionEngine(store: log.projectionStore(), rules: rules, asOf: asOf)
     }
 }
 
@@ -85,7 +77,7 @@ func withTemporaryLedger<R>(_ body: (TemporaryLedger) throws -> R) throws -> R {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("ledger.sqlite").path
-    let (log, created) = try EventLog.create(at: path)
+    let (log, created) = try SQLiteEventStore.create(at: path)
     #expect(created)
     return try body(TemporaryLedger(directory: directory, path: path, log: log))
 }
@@ -413,70 +405,3 @@ func expectSomeError(sourceLocation: SourceLocation = #_sourceLocation, _ body: 
 /// The error a test throws on purpose to roll a transaction back (a simulated crash).
 struct SimulatedCrash: Error {}
 
-// MARK: - Running the built clientledger
-
-/// The built `clientledger` executable, next to the test bundle in the build directory
-/// (build it with `swift build --build-tests`).
-enum CLI {
-    static let executable: URL? = {
-        let starts = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-            + Bundle.allBundles.map(\.bundleURL)
-        for start in starts {
-            var directory = start.standardizedFileURL
-            for _ in 0..<6 {
-                let candidate = directory.appendingPathComponent("clientledger")
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                    FileManager.default.isExecutableFile(atPath: candidate.path)
-                {
-                    return candidate
-                }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
-    }()
-}
-
-/// Runs `clientledger` and waits for it; output goes through files so it can never block.
-func runCLI(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) -> (status: Int32, stdout: String, stderr: String) {
-    guard let executable = CLI.executable else {
-        Issue.record("the clientledger executable was not found next to the test bundle; run swift build --build-tests first",
-                     sourceLocation: sourceLocation)
-        return (-1, "", "")
-    }
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("LedgerProjectionsTests-cli-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    do {
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = args
-        process.currentDirectoryURL = scratch
-        var environment = ProcessInfo.processInfo.environment
-        environment["CLIENTLEDGER_DB"] = nil
-        process.environment = environment
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
-    } catch {
-        Issue.record("could not run clientledger \(args): \(error)", sourceLocation: sourceLocation)
-        return (-1, "", "\(error)")
-    }
-}

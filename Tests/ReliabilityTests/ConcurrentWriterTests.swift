@@ -1,6 +1,9 @@
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
+import LedgerTestSupport
 import Testing
 
 /// Four `clientledger append` processes at a time write to the same ten client streams with
@@ -14,7 +17,7 @@ struct ConcurrentWriterTests {
     @Test("no lost or duplicated events, gap-free positions, whole transactions visible, conflicts exit 75")
     func concurrentAppends() throws {
         print("concurrent writers: \(TrialSeed.banner)")
-        let scratch = try Scratch("concurrent")
+        let scratch = try Workspace("concurrent")
         defer { scratch.remove() }
         let db = scratch.path("ledger.db")
         let directory = scratch.directory
@@ -79,7 +82,7 @@ struct ConcurrentWriterTests {
         let lost = written.appended.filter { count[$0] != 1 }
         #expect(lost.isEmpty, "appends reported successful but not stored exactly once: \(lost.prefix(5))")
         #expect(count.count == written.appended.count + Self.clients.count, "facts stored: \(count.count), appended: \(written.appended.count) + \(Self.clients.count) registrations")
-        let chain = try EventLog(path: db, readOnly: true).verifyChain()
+        let chain = try SQLiteEventStore(path: db, readOnly: true).verifyChain()
         #expect(chain.isIntact && chain.eventsChecked == Int64(rows.count), "verifyChain: \(chain)")
         let audit = runLedger(["audit", "verify", "--db", db], in: directory)
         #expect(audit.exited(0), "audit verify: \(audit)")
@@ -113,9 +116,9 @@ struct ReaderOutcomes: Sendable {
 /// `--expected-version`; on exit 75 it re-reads and retries with the same event id.
 func appendConcurrently(writer: Int, count: Int, db: String, directory: URL, into outcomes: Locked<WriterOutcomes>) {
     var rng = SeededGenerator(seed: TrialSeed.value &+ UInt64(writer) &* 7919)
-    let log: EventLog
+    let log: SQLiteEventStore
     do {
-        log = try EventLog(path: db, readOnly: true)
+        log = try SQLiteEventStore(path: db, readOnly: true)
     } catch {
         outcomes.withLock { $0.problems.append("writer \(writer) cannot open the log: \(error)") }
         return
@@ -178,9 +181,9 @@ func appendConcurrently(writer: Int, count: Int, db: String, directory: URL, int
 
 /// The reader: repeatedly takes one read snapshot and checks it, until `until()` is true.
 func readSnapshots(db: String, until: () -> Bool, into outcomes: Locked<ReaderOutcomes>) {
-    let log: EventLog
+    let log: SQLiteEventStore
     do {
-        log = try EventLog(path: db, readOnly: true)
+        log = try SQLiteEventStore(path: db, readOnly: true)
     } catch {
         outcomes.withLock { $0.problems.append("the reader cannot open the log: \(error)") }
         return

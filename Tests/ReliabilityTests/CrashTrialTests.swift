@@ -1,7 +1,10 @@
 import Foundation
 import LedgerDomain
 import LedgerProjections
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
+import LedgerTestSupport
 import Testing
 
 /// Crash trials: the real `clientledger` is killed with SIGKILL (no handler, no flush, like a
@@ -65,7 +68,7 @@ struct CrashReference: Sendable {
     static let clients = 300
     static let events = 40_000
 
-    let scratch: Scratch
+    let scratch: Workspace
     let input: String
     /// The database of the clean import (one transaction, no batches).
     let database: String
@@ -78,7 +81,7 @@ struct CrashReference: Sendable {
     var lineCount: Int { factIds.count }
 
     init(label: String) throws {
-        scratch = try Scratch(label)
+        scratch = try Workspace(label)
         input = scratch.path("seeded.jsonl")
         database = scratch.path("reference.db")
         let seeded = runLedger(
@@ -243,7 +246,7 @@ func runImportTrial(_ plan: ImportTrialPlan, reference: CrashReference) -> Trial
             problems.append("audit verify after the kill: \(audit)")
         }
         phases.append(("audit", Date()))
-        let log = try EventLog(path: db, readOnly: true)
+        let log = try SQLiteEventStore(path: db, readOnly: true)
         let chain = try log.verifyChain()
         phases.append(("verifyChain", Date()))
         if !chain.isIntact {
@@ -307,7 +310,7 @@ func runImportTrial(_ plan: ImportTrialPlan, reference: CrashReference) -> Trial
             let index = zip(final, reference.rows).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(final.count, reference.rows.count)
             problems.append("after the re-run the log differs from the clean import's (\(final.count) vs \(reference.rows.count) events, first difference at position \(index + 1))")
         }
-        let finalChain = try EventLog(path: db, readOnly: true).verifyChain()
+        let finalChain = try SQLiteEventStore(path: db, readOnly: true).verifyChain()
         if !finalChain.isIntact || finalChain.eventsChecked != Int64(final.count) {
             problems.append("verifyChain after the re-run: \(finalChain)")
         }
@@ -407,7 +410,7 @@ func runRebuildTrial(index: Int, killAfterMs delay: Double, setup: RebuildSetup,
         // The log is untouched and verifies.
         let audit = runLedger(["audit", "verify", "--db", db], in: directory)
         if !audit.exited(0) { problems.append("audit verify after the kill: \(audit)") }
-        let chain = try EventLog(path: db, readOnly: true).verifyChain()
+        let chain = try SQLiteEventStore(path: db, readOnly: true).verifyChain()
         if !chain.isIntact { problems.append("verifyChain after the kill: \(chain.problem ?? "") \(chain.missingTriggers)") }
         if try readLogRows(db) != reference.rows { problems.append("a killed rebuild changed the event log") }
 

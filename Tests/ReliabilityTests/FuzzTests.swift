@@ -1,6 +1,9 @@
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
+import LedgerTestSupport
 import Testing
 
 /// Seeded random-input tests: mutated import lines through `ImportLineParser.parse` and mutated
@@ -17,7 +20,7 @@ struct FuzzTests {
 
     @Test("mutated import lines: never a crash, every refusal names its line, every accepted line round-trips")
     func importLines() async throws {
-        let scratch = try Scratch("fuzz-lines")
+        let scratch = try Workspace("fuzz-lines")
         defer { scratch.remove() }
         let current = scratch.path("current-input")
         let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) { [current = current as String] in
@@ -30,7 +33,7 @@ struct FuzzTests {
 
     @Test("mutated rules files: never a crash, every refusal names a path or a YAML position, accepted rules round-trip")
     func rulesFiles() async throws {
-        let scratch = try Scratch("fuzz-rules")
+        let scratch = try Workspace("fuzz-rules")
         defer { scratch.remove() }
         let current = scratch.path("current-input")
         let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) { [current = current as String] in

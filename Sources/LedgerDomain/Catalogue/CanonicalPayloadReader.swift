@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// Reads payloads that are exactly in the ledger's own canonical form (the compact JSON
 /// `EventPayload.dataJSON` writes, at the current schema version) without building a JSON

@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// Every event type of the catalogue (SPEC §3), with the schema version the ledger writes.
 public enum EventType: String, CaseIterable, Sendable {

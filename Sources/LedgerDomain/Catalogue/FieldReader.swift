@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// A problem with one field of an event, named by its path (`data.notional`, `occurredAt`).
 public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {

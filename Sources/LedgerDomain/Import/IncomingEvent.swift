@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// Whose stream an event belongs to.
 public enum Subject: Sendable, Equatable, Hashable {

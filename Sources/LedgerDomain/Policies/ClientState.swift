@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// Points from one award (or one positive adjustment), consumed oldest first.
 public struct PointsLot: Sendable, Equatable {

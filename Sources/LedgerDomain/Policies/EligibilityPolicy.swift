@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// Why a client is not eligible for a product: one value per failed check (SPEC §4).
 public enum EligibilityCheck: String, CaseIterable, Sendable, Codable {

@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// One event the ledger is about to write for a client: the incoming fact or a decision.
 public struct PlannedEvent: Sendable, Equatable {
@@ -6,6 +6,12 @@ public struct PlannedEvent: Sendable, Equatable {
     public var occurredAt: Timestamp
     /// False for the incoming fact, true for what the policies decided.
     public var isDecision: Bool
+
+    public init(payload: EventPayload, occurredAt: Timestamp, isDecision: Bool) {
+        self.payload = payload
+        self.occurredAt = occurredAt
+        self.isDecision = isDecision
+    }
 }
 
 /// The loyalty policies of SPEC §4: they check a fact against the client's state and decide

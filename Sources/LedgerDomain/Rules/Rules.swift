@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 
 /// The ledger's business rules (SPEC §4): earning, tiers, lots, lifecycle, products.
 ///

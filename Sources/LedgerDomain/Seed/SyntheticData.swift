@@ -1,5 +1,5 @@
 import Foundation
-import LedgerStore
+import LedgerCore
 
 /// A small, fast, seedable random generator (SplitMix64): the same seed gives the same data
 /// on every machine.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 extension ClientLedger {
     struct Audit: ParsableCommand {
@@ -86,33 +88,13 @@ extension ClientLedger.Audit {
             var intact = true
             try runMapped {
                 let log = try global.openLog(readOnly: true)
-                let (events, head) = try log.export(stream: "client/" + client)
-                guard !events.isEmpty else {
+                let export = try AuditExport(client: client, from: log, at: .now())
+                guard !export.events.isEmpty else {
                     throw InputError(line: nil, field: "client", problem: "no events of client \(client)")
                 }
+                intact = export.intact
                 let sink = try OutputSink(path: output)
-                var header = JSONWriter()
-                header.beginObject()
-                header.key("client"); header.string(client)
-                header.key("exportedAt"); header.string(Timestamp.now().iso8601)
-                header.key("events"); header.int(Int64(events.count))
-                header.key("headPosition"); header.int(head.position)
-                header.key("headHash"); header.string(head.hash.hexString)
-                header.key("canonicalForm"); header.string("schemas/hash-chain.md")
-                header.endObject()
-                sink.write(header.text)
-                for exported in events {
-                    intact = intact && exported.hashVerifies
-                    // data and metadata also as their exact stored text: the hash covers those bytes.
-                    var extra = JSONWriter()
-                    extra.beginObject()
-                    extra.key("dataText"); extra.string(exported.event.data)
-                    extra.key("metadataText"); extra.string(exported.event.metadata)
-                    extra.key("previousHash"); extra.string(exported.previousHash.hexString)
-                    extra.key("hashVerifies"); extra.bool(exported.hashVerifies)
-                    extra.endObject()
-                    sink.write(String(eventJSON(exported.event).dropLast()) + "," + String(extra.text.dropFirst()))
-                }
+                for line in export.lines { sink.write(line) }
                 sink.close()
                 if !intact { printError("BROKEN: an exported event's hash does not verify (see hashVerifies)") }
             }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 extension ClientLedger {
     struct ClientCommand: ParsableCommand {
@@ -33,7 +35,7 @@ extension ClientLedger.ClientCommand {
             try runMapped {
                 let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: true)
-                let ledger = Ledger(log: log, rules: rules)
+                let ledger = Ledger(store: log, rules: rules)
                 let asOfMoment = try asOf.map { try parseMoment($0, option: "--as-of") }
                 let state = try ledger.clientState(client, asOf: asOfMoment)
                 guard state.isRegistered else {

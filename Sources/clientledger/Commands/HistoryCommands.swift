@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 extension ClientLedger {
     struct History: ParsableCommand {
@@ -23,7 +25,7 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let ledger = Ledger(log: try global.openLog(readOnly: true), rules: try rulesOptions.load())
+                let ledger = Ledger(store: try global.openLog(readOnly: true), rules: try rulesOptions.load())
                 let steps = try ledger.history(
                     client, asOf: try asOf.map { try parseMoment($0, option: "--as-of") },
                     knownAt: try knownAt.map { try parseMoment($0, option: "--known-at") })
@@ -63,7 +65,7 @@ extension ClientLedger {
             let state = step.stateAfter
             var w = JSONWriter(capacity: 512)
             w.beginObject()
-            w.key("event"); w.raw(eventJSON(step.event))
+            w.key("event"); w.raw(EventWire.json(step.event))
             w.key("stateAfter"); w.beginObject()
             w.key("tier"); w.string(state.tier.rawValue)
             w.key("pointsAvailable"); w.int(state.pointsAvailable)

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 // MARK: - init
 
@@ -14,11 +16,11 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let (log, created) = try EventLog.create(at: global.databasePath)
+                let (log, created) = try LedgerStores.create(global.databasePath)
                 let head = try log.head()
                 print(created
-                    ? "created ledger \(log.path)"
-                    : "ledger \(log.path) is ready (\(head.position) events)")
+                    ? "created ledger \(log.location)"
+                    : "ledger \(log.location) is ready (\(head.position) events)")
             }
         }
     }
@@ -62,7 +64,7 @@ extension ClientLedger {
                 let log = try global.openLog(readOnly: false)
                 let input = try readInput(file)
                 let started = Date()
-                let ledger = Ledger(log: log, rules: rules)
+                let ledger = Ledger(store: log, rules: rules)
                 let showProgress = stderrIsTerminal
                 let report = try input.withUnsafeBytes { raw in
                     try ledger.importJSONLines(
@@ -142,7 +144,7 @@ extension ClientLedger {
                     }
                     incoming[0].expectedVersion = expectedVersion
                 }
-                let report = try Ledger(log: log, rules: rules).importEvents(incoming)
+                let report = try Ledger(store: log, rules: rules).importEvents(incoming)
                 let position = report.firstPosition ?? 0
                 if format == .json {
                     print(jsonText(ImportSummary(report, seconds: 0)))
@@ -205,7 +207,7 @@ extension ClientLedger {
                 if format == .json { print("[") }
                 try log.scan(query) { event in
                     if format == .json {
-                        print((first ? "" : ",") + eventJSON(event))
+                        print((first ? "" : ",") + EventWire.json(event))
                         first = false
                     } else {
                         rows.append([String(event.position), event.stream, String(event.version), event.type, event.occurredAt, event.data])
@@ -220,23 +222,4 @@ extension ClientLedger {
             }
         }
     }
-}
-
-/// One stored event as a JSON object (its payload and metadata embedded as JSON).
-func eventJSON(_ event: RecordedEvent) -> String {
-    var w = JSONWriter(capacity: 256)
-    w.beginObject()
-    w.key("position"); w.int(event.position)
-    w.key("stream"); w.string(event.stream)
-    w.key("version"); w.int(event.version)
-    w.key("eventId"); w.string(event.eventId)
-    w.key("type"); w.string(event.type)
-    w.key("schemaVersion"); w.int(Int64(event.schemaVersion))
-    w.key("occurredAt"); w.string(event.occurredAt)
-    w.key("recordedAt"); w.string(event.recordedAt)
-    w.key("data"); w.raw(event.data)
-    w.key("metadata"); w.raw(event.metadata)
-    w.key("hash"); w.string(event.hash.hexString)
-    w.endObject()
-    return w.text
 }

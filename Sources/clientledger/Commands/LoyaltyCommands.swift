@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 extension ClientLedger {
     struct Tiers: ParsableCommand {
@@ -32,7 +34,7 @@ extension ClientLedger.Tiers {
         func run() throws {
             try runMapped {
                 let moment = try parseMoment(asOf, option: "--as-of")
-                let ledger = Ledger(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
                 let report = try ledger.evaluateTiers(asOf: moment)
                 print("tiers evaluated as of \(moment.iso8601): \(report.clientsChanged) clients downgraded")
             }
@@ -58,7 +60,7 @@ extension ClientLedger.Tiers {
         func run() throws {
             try runMapped {
                 let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
-                let ledger = Ledger(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
                 let report = try ledger.reconcileTiers(asOf: moment)
                 print("tiers reconciled with rules \(ledger.rulesVersion) as of \(moment.iso8601): \(report.clientsChanged) clients changed tier")
             }
@@ -81,7 +83,7 @@ extension ClientLedger.Points {
         func run() throws {
             try runMapped {
                 let moment = try parseMoment(asOf, option: "--as-of")
-                let ledger = Ledger(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
                 let report = try ledger.expirePoints(asOf: moment)
                 print("points expired as of \(moment.iso8601): \(report.points) points from \(report.eventsWritten) lots of \(report.clientsChanged) clients")
             }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import LedgerDomain
 import LedgerProjections
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 extension ClientLedger {
     struct Projections: ParsableCommand {
@@ -32,7 +34,7 @@ extension ClientLedger.Projections {
         func run() throws {
             var stale = false
             try runMapped {
-                let engine = try ProjectionEngine(log: try global.openLog(readOnly: true), rules: try rulesOptions.load())
+                let engine = try ProjectionEngine(store: try global.openLog(readOnly: true).projectionStore(), rules: try rulesOptions.load())
                 guard engine.isInstalled else {
                     stale = true
                     print("projections are not built yet (run `clientledger projections rebuild`)")
@@ -65,7 +67,7 @@ extension ClientLedger.Projections {
 
         func run() throws {
             try runMapped {
-                let engine = try ProjectionEngine(log: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let engine = try ProjectionEngine(store: try global.openLog(readOnly: false).projectionStore(), rules: try rulesOptions.load())
                 let show = stderrIsTerminal
                 let run = try engine.rebuild { if show { printError("  \($0)") } }
                 if format == .json {
@@ -92,7 +94,7 @@ extension ClientLedger.Projections {
             try runMapped {
                 let current = try RulesOptions.load(currentRules)
                 let proposed = try Rules(contentsOfFile: rules)
-                let engine = try ProjectionEngine(log: try global.openLog(readOnly: true), rules: current)
+                let engine = try ProjectionEngine(store: try global.openLog(readOnly: true).projectionStore(), rules: current)
                 let diff = try engine.diff(against: proposed, projections: name.map { [$0] } ?? Set(ProjectionName.allCases))
                 if format == .json {
                     print(jsonText(diff))
@@ -112,24 +114,10 @@ extension ClientLedger.Projections {
     }
 }
 
-/// Opens the projections for a reading command, catching them up first when the database
-/// can be written; otherwise says on stderr how far behind they are.
+/// Opens the projections for a reading command (caught up first unless `catchUp` is false)
+/// and passes on to stderr what the reader should know about them.
 func openProjections(_ global: GlobalOptions, rules: Rules, catchUp: Bool) throws -> ProjectionEngine {
-    if catchUp, let writable = try? global.openLog(readOnly: false) {
-        let engine = try ProjectionEngine(log: writable, rules: rules)
-        if engine.isInstalled, try engine.status().first?.builtAt.isEmpty == false {
-            do {
-                try engine.catchUp()
-            } catch {
-                printError("note: could not catch the projections up (\(describe(error).1)); showing them as they are")
-            }
-        }
-    }
-    let engine = try ProjectionEngine(log: try global.openLog(readOnly: true), rules: rules)
-    guard engine.isInstalled, let status = try engine.status().first, !status.builtAt.isEmpty else {
-        throw ProjectionError.notBuilt
-    }
-    if status.lag > 0 { printError("note: the projections are \(status.lag) events behind the log") }
-    if status.stale { printError("note: the projections were built with rules \(status.rulesVersion), the rules in force are \(engine.rulesVersion)") }
-    return engine
+    let reader = try ProjectionReader.open(global.databasePath, rules: rules, catchUp: catchUp)
+    for note in reader.notes { printError("note: \(note)") }
+    return reader.engine
 }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import LedgerDomain
 import LedgerProjections
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 /// Options of the commands that read projections.
 struct ProjectionReadOptions: ParsableArguments {

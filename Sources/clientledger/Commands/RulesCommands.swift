@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LedgerDomain
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 extension ClientLedger {
     struct RulesCommand: ParsableCommand {

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import LedgerDomain
 import LedgerProjections
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 extension ClientLedger {
     struct Seed: ParsableCommand {
@@ -43,7 +45,7 @@ extension ClientLedger {
                 let generator = SyntheticData(options: options, rules: rules)
                 if append {
                     let log = try global.openLog(readOnly: false)
-                    let report = try seedLedger(generator, into: Ledger(log: log, rules: rules), progress: stderrIsTerminal)
+                    let report = try seedLedger(generator, into: Ledger(store: log, rules: rules), progress: stderrIsTerminal)
                     print("seeded \(report.factsWritten) events (+\(report.decisionsWritten) decisions) for \(clients) clients")
                     return
                 }
@@ -118,8 +120,8 @@ extension ClientLedger {
             try runMapped {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
                 let rules = try Rules.defaults()
-                let (log, _) = try EventLog.create(at: db)
-                let ledger = Ledger(log: log, rules: rules)
+                let (log, _) = try LedgerStores.create(db)
+                let ledger = Ledger(store: log, rules: rules)
                 section("1. A new ledger at \(db) (rules version \(rules.version))")
 
                 let generator = SyntheticData(options: .init(clients: clients, events: events, seed: 7), rules: rules)
@@ -157,7 +159,7 @@ extension ClientLedger {
                 }
 
                 section("6. Projections, rebuilt from position 0")
-                let engine = try ProjectionEngine(log: log, rules: rules, asOf: now)
+                let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules, asOf: now)
                 let run = try engine.rebuild()
                 print("rebuilt membership, retention and eligibility from \(run.eventsApplied) events in \(String(format: "%.2f", run.seconds)) s")
                 let members = try engine.membership()
@@ -180,14 +182,14 @@ extension ClientLedger {
                 let diff = try engine.diff(against: proposed)
                 print("diff \(diff.currentRulesVersion) → \(diff.proposedRulesVersion) (nothing written):")
                 for (change, count) in diff.counts.sorted(by: { $0.key < $1.key }) { print("  \(change): \(count)") }
-                let newEngine = try ProjectionEngine(log: log, rules: proposed, asOf: now)
+                let newEngine = try ProjectionEngine(store: log.projectionStore(), rules: proposed, asOf: now)
                 let status = try newEngine.status()
                 print("with the new rules in force, the projections are " + (status.contains(where: \.stale) ? "stale" : "current"))
                 try newEngine.rebuild()
                 print("rebuilt with rules \(proposed.version): stale now? \(try newEngine.status().contains(where: \.stale) ? "yes" : "no")")
-                let reconciled = try Ledger(log: log, rules: proposed).reconcileTiers(asOf: now)
+                let reconciled = try Ledger(store: log, rules: proposed).reconcileTiers(asOf: now)
                 print("tiers reconcile: \(reconciled.eventsWritten) TierChanged(reevaluated) appended")
-                let again = try Ledger(log: log, rules: proposed).reconcileTiers(asOf: now)
+                let again = try Ledger(store: log, rules: proposed).reconcileTiers(asOf: now)
                 print("tiers reconcile again: \(again.eventsWritten) written")
                 try newEngine.catchUp()
 

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import LedgerDomain
 import LedgerProjections
-import LedgerStore
+import LedgerApplication
+import LedgerCore
+import LedgerStorage
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
@@ -13,9 +15,9 @@ struct GlobalOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["CLIENTLEDGER_DB"] ?? "clientledger.db"
     }
 
-    /// Opens the ledger's event log; read-only commands never open it for writing.
-    func openLog(readOnly: Bool) throws -> EventLog {
-        try EventLog(path: databasePath, readOnly: readOnly)
+    /// Opens the ledger's event store; read-only commands never open it for writing.
+    func openLog(readOnly: Bool) throws -> any EventStore {
+        try LedgerStores.open(databasePath, readOnly: readOnly)
     }
 }
 
@@ -66,35 +68,17 @@ func runMapped(_ body: () throws -> Void) throws {
     }
 }
 
+/// The exit code (SPEC §6, sysexits) and message of a failure.
 func describe(_ error: any Error) -> (Int32, String) {
-    switch error {
-    case let error as InputError:
-        return (error.isConflict ? 75 : 65, error.description)
-    case let error as Ledger.PartialImportError:
-        return (describe(error.underlying).0, error.description)
-    case let error as StoreError:
-        switch error {
-        case .databaseMissing, .notALedger: return (66, error.description)
-        case .conflict, .busy: return (75, error.description)
-        case .eventIdReused: return (65, error.description)
-        case .sqlite(let inner): return (inner.isBusy ? 75 : 70, error.description)
-        case .nestedWrite: return (70, error.description)
-        }
-    case let error as SQLiteError:
-        return (error.isBusy ? 75 : 70, error.description)
-    case let error as RulesError:
-        return (65, "rules: \(error.description)")
-    case let error as FieldError:
-        return (65, error.description)
-    case let error as MissingFile:
-        return (66, error.description)
-    case let error as ProjectionError:
-        if case .builtWithOtherRules = error { return (1, error.description) }
-        return (66, error.description)
-    case let error as ReplayError:
-        return (65, "the log holds an event the projections cannot read: \(error)")
-    default:
-        return (70, String(describing: error))
+    if let error = error as? MissingFile { return (66, error.description) }
+    let (kind, message) = Failures.classify(error)
+    switch kind {
+    case .badInput: return (65, message)
+    case .temporary: return (75, message)
+    case .missing, .cannotWrite: return (66, message)
+    case .checkFailed: return (1, message)
+    case .outputFailed: return (74, message)
+    case .internalFailure: return (70, message)
     }
 }
 

@@ -1,44 +1,11 @@
 import Foundation
+import LedgerTestSupport
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-// MARK: - The built executable
-
-/// The `clientledger` executable of the build that holds this test bundle, found by walking up
-/// from the test binary (`.build/debug/ClientLedgerPackageTests.xctest` sits next to it).
-enum LedgerExecutable {
-    static let url: URL? = locate()
-
-    private static func locate() -> URL? {
-        let starts = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(), Bundle.main.bundleURL]
-        let fileManager = FileManager.default
-        for start in starts {
-            var directory = start.standardizedFileURL
-            for _ in 0..<6 {
-                let candidate = directory.appendingPathComponent("clientledger")
-                var isDirectory: ObjCBool = false
-                if fileManager.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                    fileManager.isExecutableFile(atPath: candidate.path)
-                {
-                    return candidate
-                }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
-    }
-
-    static var missingMessage: String {
-        "the clientledger executable was not found next to the test binary (\(CommandLine.arguments[0])); "
-            + "build it first: swift build --build-tests"
-    }
-}
 
 // MARK: - Running to completion
 
@@ -62,19 +29,6 @@ struct LedgerResult: Sendable, CustomStringConvertible {
 }
 
 /// A fresh directory under the temporary directory; remove it when done.
-struct Scratch: Sendable {
-    let directory: URL
-
-    init(_ label: String) throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("ReliabilityTests-\(label)-\(UUID().uuidString.prefix(8))", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    func remove() { try? FileManager.default.removeItem(at: directory) }
-}
 
 /// Runs `clientledger args` to completion in `directory` (so a missing `--db` can never touch
 /// a real ledger), with `CLIENTLEDGER_DB` unset. Output goes through files, so a large output
@@ -119,8 +73,8 @@ final class LedgerChild: @unchecked Sendable {
 
     /// With `memoryLimitKB`, the child runs under `ulimit -v` (through /bin/sh, which `exec`s it).
     init(_ args: [String], in directory: URL, stdin: Data? = nil, memoryLimitKB: Int? = nil) throws {
-        guard let executable = LedgerExecutable.url else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: LedgerExecutable.missingMessage])
+        guard let executable = CLI.executable else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: CLI.missingMessage])
         }
         arguments = args
         let tag = UUID().uuidString.prefix(8)

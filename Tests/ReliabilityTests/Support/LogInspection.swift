@@ -1,7 +1,9 @@
 import Foundation
 import LedgerDomain
 import LedgerProjections
-import LedgerStore
+import LedgerCore
+import LedgerSQLite
+import LedgerStorage
 
 // MARK: - The log, read directly
 
@@ -180,8 +182,8 @@ func firstDifference(_ left: [String: [[String]]], _ right: [String: [[String]]]
 /// Rebuilds the projections in-process with a fixed as-of moment, so that every column,
 /// `as_of` included, is comparable between databases.
 func rebuildProjections(_ db: String, asOf: Timestamp) throws {
-    let log = try EventLog(path: db, readOnly: false)
-    let engine = try ProjectionEngine(log: log, rules: try Rules.defaults(), asOf: asOf)
+    let log = try SQLiteEventStore(path: db, readOnly: false)
+    let engine = try ProjectionEngine(store: log.projectionStore(), rules: try Rules.defaults(), asOf: asOf)
     try engine.rebuild()
 }
 

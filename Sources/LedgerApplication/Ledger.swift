@@ -1,0 +1,239 @@
+import LedgerCore
+import LedgerDomain
+import LedgerStorage
+
+/// The ledger's application service: takes facts in, runs the policies in the same
+/// transaction, and writes facts and decisions to the event log.
+public final class Ledger {
+    public let store: any EventStore
+    public let rules: Rules
+    /// The ledger's time: what "now" is for the time-sanity check and the periodic jobs.
+    public let clock: any LedgerClock
+    /// `rules.version`, computed once: every decision carries it.
+    public let rulesVersion: String
+    /// Written as `actor` on every decision.
+    public static let decisionActor = "clientledger"
+
+    /// Client states left by committed transactions, reused by the next one when the
+    /// stream has not moved since (checked against the log), so that a stream of single
+    /// appends never re-reads a client's history. Bounded: the oldest are dropped first.
+    var warmClients = WarmClients(capacity: 50_000)
+
+    public init(store: any EventStore, rules: Rules, clock: any LedgerClock = SystemClock()) {
+        self.store = store
+        self.rules = rules
+        self.rulesVersion = rules.version
+        self.clock = clock
+    }
+
+    /// Folds client streams of this ledger with its rules.
+    public var streams: StreamFold { StreamFold(store: store, rules: rules) }
+
+    /// Runs one write transaction with a state cache; the cache's states become warm only
+    /// when the transaction commits.
+    private func transaction<R>(_ body: (any AppendTransaction, inout StateCache) throws -> R) throws -> R {
+        var kept: [String: ClientState] = [:]
+        let result = try store.write { session in
+            var states = StateCache(ledger: self, reader: store, session: session)
+            let result = try body(session, &states)
+            kept = states.takeClients()
+            return result
+        }
+        warmClients.keep(kept)
+        return result
+    }
+
+    // MARK: - Import
+
+    /// What an import did.
+    public struct ImportReport: Sendable, Equatable {
+        /// Facts in the input.
+        public var received = 0
+        /// Facts written now.
+        public var factsWritten = 0
+        /// Decisions (points, expiry, tier) written now.
+        public var decisionsWritten = 0
+        /// Facts whose eventId was already stored: nothing written (a safe retry).
+        public var alreadyStored = 0
+        public var firstPosition: Int64?
+        public var lastPosition: Int64?
+        public var batchesCommitted = 0
+    }
+
+    /// A batch of a batched import was refused after earlier batches were committed.
+    public struct PartialImportError: Error, CustomStringConvertible {
+        public var committedThroughLine: Int?
+        public var report: ImportReport
+        public var underlying: any Error
+
+        public var description: String {
+            let committed = committedThroughLine.map { "lines 1–\($0) were committed (\(report.batchesCommitted) batches, \(report.factsWritten) facts, \(report.decisionsWritten) decisions)" }
+                ?? "nothing was committed"
+            return "\(underlying); \(committed); running the same file again skips what is stored"
+        }
+    }
+
+    /// Imports facts. By default one transaction: all or nothing. With `batchSize`, the whole
+    /// input is first checked in a transaction that is rolled back, then committed every
+    /// `batchSize` facts; a later refusal says which lines were committed.
+    /// `batchCommitted` is called after each batch commits, with the input line it ends at.
+    public func importEvents(
+        _ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
+        batchCommitted: ((Int) -> Void)? = nil
+    ) throws -> ImportReport {
+        guard let batchSize, batchSize > 0, batchSize < events.count else {
+            return try transaction { session, states in
+                var report = ImportReport()
+                try apply(events[...], session: session, states: &states, report: &report, write: true, progress: progress)
+                report.batchesCommitted = 1
+                return report
+            }
+        }
+        // Check everything first: a dry run in a transaction that never commits.
+        do {
+            try store.read {
+                var report = ImportReport()
+                var states = StateCache(ledger: self, reader: store, session: nil)
+                try apply(events[...], session: nil, states: &states, report: &report, write: false, progress: nil)
+            }
+        }
+        var report = ImportReport()
+        var start = 0
+        var committedThroughLine: Int?
+        while start < events.count {
+            let end = min(start + batchSize, events.count)
+            do {
+                report = try transaction { session, states in
+                    var batchReport = report
+                    try apply(events[start..<end], session: session, states: &states, report: &batchReport, write: true, progress: progress)
+                    batchReport.batchesCommitted += 1
+                    return batchReport
+                }
+            } catch {
+                throw PartialImportError(committedThroughLine: committedThroughLine, report: report, underlying: error)
+            }
+            committedThroughLine = events[end - 1].line
+            batchCommitted?(events[end - 1].line)
+            start = end
+        }
+        return report
+    }
+
+    private func apply(
+        _ events: ArraySlice<IncomingEvent>, session: (any AppendTransaction)?, states: inout StateCache,
+        report: inout ImportReport, write: Bool, progress: ((Int) -> Void)?
+    ) throws {
+        var seen = 0
+        var rows: [PlannedRow] = []
+        for event in events {
+            seen += 1
+            if seen % 50_000 == 0 { progress?(seen) }
+            rows.removeAll(keepingCapacity: true)
+            try plan(event, states: &states, report: &report, into: &rows)
+            guard write, let session else { continue }
+            try append(rows, to: session, report: &report)
+        }
+    }
+
+    /// One row to append: the event and the stream version the planner gave it.
+    struct PlannedRow: Sendable {
+        var event: NewEvent
+        var version: Int64
+        var isDecision: Bool
+        var line: Int
+    }
+
+    /// Checks one fact against the state of its stream, runs the policies, and adds the rows
+    /// to write (the fact and its decisions) to `rows`. Touches no write session, so it can
+    /// run on another thread than the writer, reading through its own connection.
+    func plan(_ event: IncomingEvent, states: inout StateCache, report: inout ImportReport, into rows: inout [PlannedRow]) throws {
+        report.received += 1
+        guard !event.eventId.isEmpty else {
+            throw InputError(line: event.line, field: "eventId", problem: "must not be empty")
+        }
+        let stream = event.subject.stream
+        let data = event.dataJSON
+        if let stored = try states.storedEvent(id: event.eventId) {
+            guard stored.stream == stream, stored.type == event.type.rawValue, stored.data == data else {
+                throw InputError(line: event.line, field: "eventId", problem: "\(event.eventId) is already stored at position \(stored.position) for a different event")
+            }
+            report.alreadyStored += 1
+            return
+        }
+        let planned: [PlannedEvent]
+        let versionBefore: Int64
+        switch event.subject {
+        case .client(let clientId):
+            var state = try states.client(clientId)
+            versionBefore = state.version
+            try checkExpected(event, current: versionBefore)
+            do {
+                planned = try LoyaltyPolicy.process(event.payload, at: event.occurredAt, state: &state, rules: rules)
+            } catch {
+                states.store(state)
+                throw InputError(line: event.line, field: error.field, problem: error.problem)
+            }
+            states.store(state)
+        case .campaign(let campaignId):
+            var campaign = try states.campaign(campaignId)
+            versionBefore = campaign.version
+            try checkExpected(event, current: versionBefore)
+            do {
+                try campaign.apply(event.payload, at: event.occurredAt)
+            } catch {
+                throw InputError(line: event.line, field: error.field, problem: error.problem)
+            }
+            states.store(campaign)
+            planned = [PlannedEvent(payload: event.payload, occurredAt: event.occurredAt, isDecision: false)]
+        }
+        var decisionIndex = 0
+        for (offset, step) in planned.enumerated() {
+            let newEvent: NewEvent
+            if step.isDecision {
+                newEvent = decisionEvent(step, cause: event.eventId, correlation: event.metadata.correlationId, index: decisionIndex, stream: stream, rulesVersion: rulesVersion)
+                decisionIndex += 1
+            } else {
+                newEvent = NewEvent(
+                    eventId: event.eventId, stream: stream, type: event.type.rawValue,
+                    schemaVersion: event.type.currentSchemaVersion, occurredAt: event.occurredAt,
+                    data: data, metadata: event.metadataJSON)
+            }
+            rows.append(PlannedRow(event: newEvent, version: versionBefore + Int64(offset) + 1, isDecision: step.isDecision, line: event.line))
+        }
+    }
+
+    /// Appends planned rows; a version other than the planned one means another writer got
+    /// in between, which is a conflict (the transaction rolls back).
+    func append(_ rows: [PlannedRow], to session: any AppendTransaction, report: inout ImportReport) throws {
+        for row in rows {
+            let outcome = try session.append(row.event)
+            guard outcome.version == row.version else {
+                throw InputError(
+                    line: row.line, field: "expectedVersion",
+                    problem: "conflict on \(row.event.stream): planned version \(row.version), the log is at \(outcome.version - 1); nothing was written, retry",
+                    isConflict: true)
+            }
+            if report.firstPosition == nil { report.firstPosition = outcome.position }
+            report.lastPosition = outcome.position
+            if row.isDecision { report.decisionsWritten += 1 } else { report.factsWritten += 1 }
+        }
+    }
+
+    private func checkExpected(_ event: IncomingEvent, current: Int64) throws {
+        if let expected = event.expectedVersion, expected != current {
+            throw InputError(
+                line: event.line, field: "expectedVersion",
+                problem: "conflict on \(event.subject.stream): expected version \(expected), found \(current); nothing was written, re-read the stream and retry",
+                isConflict: true)
+        }
+    }
+
+    /// A decision as an event: derived id (cause + index), causation, rules version.
+    func decisionEvent(_ step: PlannedEvent, cause: String, correlation: String?, index: Int, stream: String, rulesVersion: String) -> NewEvent {
+        NewEvent(
+            eventId: EventID.derived(from: "clientledger/decision\n\(cause)\n\(index)"),
+            stream: stream, type: step.payload.type.rawValue, schemaVersion: step.payload.type.currentSchemaVersion,
+            occurredAt: step.occurredAt, data: step.payload.dataJSON,
+            metadata: EventMetadata(actor: Self.decisionActor, correlationId: correlation ?? cause, causationId: cause, rulesVersion: rulesVersion).json)
+    }
+}

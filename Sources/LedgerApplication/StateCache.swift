@@ -1,0 +1,102 @@
+import LedgerCore
+import LedgerDomain
+import LedgerStorage
+
+// MARK: - State of the streams a transaction touches
+
+/// Client and campaign states for one transaction: folded from the log on first touch, then
+/// kept in memory so an import never re-reads a stream per event.
+struct StateCache {
+    let ledger: Ledger
+    /// The connection reads go through: the writer's own, or the planner thread's.
+    let reader: any EventStore
+    let session: (any AppendTransaction)?
+    /// The log held no event when the import began: no id can be stored already (ids are
+    /// unique within one input), so no lookup is needed.
+    let logWasEmpty: Bool
+    private var clients: [String: ClientState] = [:]
+    private var campaigns: [String: CampaignState] = [:]
+    /// Warm states handed over by the ledger (the planner thread must not touch the ledger's).
+    private var warm: [String: ClientState]
+
+    init(ledger: Ledger, reader: any EventStore, session: (any AppendTransaction)?, logWasEmpty: Bool = false, warm: [String: ClientState] = [:]) {
+        self.ledger = ledger
+        self.reader = reader
+        self.session = session
+        self.logWasEmpty = logWasEmpty
+        self.warm = warm
+    }
+
+    mutating func client(_ id: String) throws -> ClientState {
+        if let state = clients.removeValue(forKey: id) { return state }
+        if let state = warm.removeValue(forKey: id) ?? (reader === ledger.store ? ledger.warmClients.take(id) : nil) {
+            let current = try session.map { try $0.version(of: state.stream) } ?? reader.version(of: state.stream)
+            if current == state.version { return state }
+        }
+        if logWasEmpty { return ClientState(clientId: id, adjustmentLotLifetimeDays: ledger.rules.lotLifetimeDays) }
+        return try StreamFold(store: reader, rules: ledger.rules).fold(id)
+    }
+
+    /// The client states of this transaction (to keep warm after it commits).
+    mutating func takeClients() -> [String: ClientState] {
+        defer { clients = [:] }
+        return clients
+    }
+
+    mutating func store(_ state: ClientState) {
+        clients[state.clientId] = state
+    }
+
+    mutating func campaign(_ id: String) throws -> CampaignState {
+        if let state = campaigns[id] { return state }
+        return try StreamFold(store: reader, rules: ledger.rules).campaign(id)
+    }
+
+    mutating func store(_ state: CampaignState) {
+        campaigns[state.campaignId] = state
+    }
+
+    func storedEvent(id: String) throws -> StoredIdentity? {
+        if logWasEmpty { return nil }
+        if let session { return try session.storedEvent(id: id) }
+        return try reader.storedEvent(id: id)
+    }
+}
+
+/// Client states kept between transactions, at most `capacity` of them: the oldest kept
+/// are dropped first, so a long-running process (a server) never grows without bound.
+struct WarmClients {
+    let capacity: Int
+    private var states: [String: ClientState] = [:]
+    private var order: [String] = []
+    private var head = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    var count: Int { states.count }
+
+    mutating func take(_ id: String) -> ClientState? {
+        states.removeValue(forKey: id)
+    }
+
+    mutating func takeAll() -> [String: ClientState] {
+        defer { states = [:]; order = []; head = 0 }
+        return states
+    }
+
+    mutating func keep(_ kept: [String: ClientState]) {
+        for (id, state) in kept {
+            if states.updateValue(state, forKey: id) == nil { order.append(id) }
+        }
+        while states.count > capacity, head < order.count {
+            states.removeValue(forKey: order[head])
+            head += 1
+        }
+        if head > capacity {
+            order = order[head...].filter { states[$0] != nil }
+            head = 0
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import LedgerCore
+import LedgerDomain
+import LedgerStorage
+
+/// The one decoder of stored events: every reader of the log turns rows into typed payloads
+/// here, with one error kind. A stored event that cannot be read is damage to the ledger
+/// (`StorageError.corrupt`), never "bad input".
+public enum StoredEvents {
+    /// The typed payload of a stored event, upcast to the current version.
+    public static func payload(of event: RecordedEvent) throws(StorageError) -> EventPayload {
+        guard let type = EventType(rawValue: event.type) else {
+            throw .corrupt("position \(event.position): unknown stored event type \(event.type)")
+        }
+        var data = event.data
+        let canonical = data.withUTF8 {
+            CanonicalPayloadReader.decode(type: type, schemaVersion: event.schemaVersion, bytes: $0)
+        }
+        if let canonical { return canonical }
+        let parsed: JSONValue
+        do {
+            parsed = try JSONParser.parse(event.data)
+        } catch {
+            throw .corrupt("position \(event.position): stored data is not JSON (\(error))")
+        }
+        guard case .object(let object) = parsed else {
+            throw .corrupt("position \(event.position): stored data is not an object")
+        }
+        do {
+            return try EventPayload.decode(type: type, schemaVersion: event.schemaVersion, data: object)
+        } catch {
+            throw .corrupt("position \(event.position), field \(error.field): \(error.problem)")
+        }
+    }
+}
+
+/// The one fold driver of a client stream: reads the stream (optionally cut by `occurredAt`
+/// and `recordedAt`) and applies each event to the client's state.
+public struct StreamFold {
+    public let store: any EventStore
+    public let rules: Rules
+
+    public init(store: any EventStore, rules: Rules) {
+        self.store = store
+        self.rules = rules
+    }
+
+    /// The client's state after its events, calling `each` with every event, its payload and
+    /// the state after it.
+    @discardableResult
+    public func fold(
+        _ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil,
+        each: ((RecordedEvent, EventPayload, ClientState) throws -> Void)? = nil
+    ) throws -> ClientState {
+        var state = ClientState(clientId: clientId, adjustmentLotLifetimeDays: rules.lotLifetimeDays)
+        try store.scan(EventQuery(stream: ClientState.stream(for: clientId), occurredTo: asOf, recordedTo: knownAt)) { event in
+            let payload = try StoredEvents.payload(of: event)
+            state.apply(payload, at: event.occurredMoment)
+            try each?(event, payload, state)
+            return true
+        }
+        return state
+    }
+
+    /// A campaign's state from its stream.
+    public func campaign(_ campaignId: String) throws -> CampaignState {
+        var state = CampaignState(campaignId: campaignId)
+        try store.scan(EventQuery(stream: "campaign/" + campaignId)) { event in
+            try state.apply(StoredEvents.payload(of: event), at: event.occurredMoment)
+            return true
+        }
+        return state
+    }
+}

@@ -1,0 +1,77 @@
+import LedgerStorage
+
+/// The projections' tables, as migrations of their own (recorded in `schema_migrations`
+/// next to the log's). Every table here is derived data: it can be dropped and rebuilt from
+/// position 0 at any time.
+enum ProjectionSchema {
+    /// Table names of each projection (the fold snapshots belong to all three).
+    static let tables: [ProjectionName: [String]] = [
+        .membership: ["membership", "membership_tier_history"],
+        .retention: ["retention_clients", "retention_months"],
+        .eligibility: ["eligibility"],
+    ]
+
+    /// The CREATE statements of one table, for the live name or a fresh `__new` copy.
+    static func create(_ table: String, as name: String) -> String {
+        switch table {
+        case "membership":
+            return """
+                CREATE TABLE \(name)(
+                    client TEXT PRIMARY KEY, tier TEXT NOT NULL, tier_since TEXT, rules_tier TEXT NOT NULL,
+                    points_available INTEGER NOT NULL, points_expiring_90d INTEGER NOT NULL,
+                    points_lifetime INTEGER NOT NULL, points_qualifying INTEGER NOT NULL,
+                    points_redeemed INTEGER NOT NULL, points_expired INTEGER NOT NULL, points_adjusted INTEGER NOT NULL,
+                    net_assets_cents INTEGER NOT NULL, offboarded INTEGER NOT NULL, as_of TEXT NOT NULL)
+                """
+        case "membership_tier_history":
+            return """
+                CREATE TABLE \(name)(
+                    client TEXT NOT NULL, at TEXT NOT NULL, from_tier TEXT NOT NULL, to_tier TEXT NOT NULL,
+                    reason TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (client, seq))
+                """
+        case "retention_clients":
+            return """
+                CREATE TABLE \(name)(
+                    client TEXT PRIMARY KEY, registered_day INTEGER, first_activity_day INTEGER,
+                    last_activity_day INTEGER, offboarded_day INTEGER, reactivation_days TEXT NOT NULL)
+                """
+        case "retention_months":
+            return """
+                CREATE TABLE \(name)(
+                    client TEXT NOT NULL, month INTEGER NOT NULL, active_days INTEGER NOT NULL,
+                    activities INTEGER NOT NULL, traded_cents INTEGER NOT NULL, purchased_cents INTEGER NOT NULL,
+                    deposited_cents INTEGER NOT NULL, withdrawn_cents INTEGER NOT NULL,
+                    promoters INTEGER NOT NULL, passives INTEGER NOT NULL, detractors INTEGER NOT NULL,
+                    daily BLOB NOT NULL, PRIMARY KEY (client, month))
+                """
+        case "eligibility":
+            return """
+                CREATE TABLE \(name)(
+                    client TEXT NOT NULL, product TEXT NOT NULL, eligible INTEGER NOT NULL,
+                    failed_checks TEXT NOT NULL, risk_valid_until TEXT, as_of TEXT NOT NULL,
+                    PRIMARY KEY (client, product))
+                """
+        default:  // projection_fold
+            return """
+                CREATE TABLE \(name)(
+                    client TEXT PRIMARY KEY, version INTEGER NOT NULL, snapshot BLOB NOT NULL)
+                """
+        }
+    }
+
+    static let migration = Migration(
+        name: "0101_projections",
+        sql: (["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility", "projection_fold"]
+            .map { create($0, as: $0) + ";" } + [
+                """
+                CREATE INDEX eligibility_by_product ON eligibility(product, eligible);
+                CREATE TABLE projection_checkpoints(
+                    name TEXT PRIMARY KEY, position INTEGER NOT NULL, rules_version TEXT NOT NULL,
+                    built_at TEXT NOT NULL);
+                INSERT INTO projection_checkpoints(name, position, rules_version, built_at) VALUES
+                    ('membership', 0, '', ''), ('retention', 0, '', ''), ('eligibility', 0, '', ''), ('fold', 0, '', '');
+                """,
+            ]).joined(separator: "\n"))
+
+    static let migrations = [migration]
+}

@@ -1,0 +1,328 @@
+import LedgerCore
+import LedgerStorage
+
+/// The projection tables in the ledger's own SQLite file, on the event store's connection:
+/// a projection write is one SQLite transaction that also sees the log.
+public final class SQLiteProjectionStore: ProjectionStore {
+    let store: SQLiteEventStore
+    private var connection: Connection { store.connection }
+    public var log: any EventStore { store }
+
+    init(store: SQLiteEventStore) {
+        self.store = store
+    }
+
+    public func isInstalled() throws -> Bool {
+        try store.mapped { try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'projection_checkpoints'") == 1 }
+    }
+
+    public func install() throws {
+        guard !store.isReadOnly else { return }
+        _ = try store.mapped { try Migrator(ProjectionSchema.migrations).migrate(connection, at: store.clock.now()) }
+    }
+
+    public func checkpoints() throws -> [ProjectionCheckpoint] {
+        try store.mapped {
+            let statement = try connection.prepare(
+                "SELECT name, position, rules_version, built_at FROM projection_checkpoints ORDER BY name")
+            var result: [ProjectionCheckpoint] = []
+            while try statement.step() {
+                result.append(ProjectionCheckpoint(
+                    name: statement.string(at: 0), position: statement.int64(at: 1),
+                    rulesVersion: statement.string(at: 2), builtAt: statement.string(at: 3)))
+            }
+            return result
+        }
+    }
+
+    public func foldCount() throws -> Int {
+        try store.mapped { Int(try connection.scalarInt("SELECT count(*) FROM projection_fold")) }
+    }
+
+    public func write<R>(_ body: (any ProjectionTransaction) throws -> R) throws -> R {
+        guard !store.isReadOnly else { throw StorageError.readOnly(location: store.path) }
+        return try store.mapped {
+            try connection.write { try body(SQLiteProjectionTransaction(connection: connection)) }
+        }
+    }
+
+    public func read<R>(_ body: () throws -> R) throws -> R {
+        try store.read(body)
+    }
+
+    public func useSmallCache(_ small: Bool) throws {
+        try store.mapped { try connection.execute(small ? "PRAGMA cache_size=-32768" : "PRAGMA cache_size=-262144") }
+    }
+
+    public func releaseMemory() {
+        connection.releaseMemory()
+    }
+
+    // MARK: - Queries
+
+    public func membership(client: String?, tier: String?) throws -> [MembershipRecord] {
+        try store.mapped {
+            var sql = """
+                SELECT client, tier, tier_since, rules_tier, points_available, points_expiring_90d, points_lifetime,
+                       points_qualifying, points_redeemed, points_expired, points_adjusted, net_assets_cents,
+                       offboarded, as_of FROM membership
+                """
+            var clauses: [String] = []
+            var bindings: [String] = []
+            if let client { clauses.append("client = ?"); bindings.append(client) }
+            if let tier { clauses.append("tier = ?"); bindings.append(tier) }
+            if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+            sql += " ORDER BY client"
+            let statement = try connection.prepare(sql)
+            for (index, value) in bindings.enumerated() { statement.bind(value, at: Int32(index + 1)) }
+            var rows: [MembershipRecord] = []
+            while try statement.step() {
+                rows.append(MembershipRecord(
+                    client: statement.string(at: 0), tier: statement.string(at: 1), tierSince: statement.optionalString(at: 2),
+                    rulesTier: statement.string(at: 3), pointsAvailable: statement.int64(at: 4),
+                    pointsExpiring90d: statement.int64(at: 5), pointsLifetime: statement.int64(at: 6),
+                    pointsQualifying: statement.int64(at: 7), pointsRedeemed: statement.int64(at: 8),
+                    pointsExpired: statement.int64(at: 9), pointsAdjusted: statement.int64(at: 10),
+                    netAssetsCents: statement.int64(at: 11), offboarded: statement.int64(at: 12) != 0,
+                    asOf: statement.string(at: 13)))
+            }
+            return rows
+        }
+    }
+
+    public func tierHistory(client: String) throws -> [TierChangeRecord] {
+        try store.mapped {
+            let statement = try connection.cached(
+                "SELECT at, from_tier, to_tier, reason, seq FROM membership_tier_history WHERE client = ? ORDER BY seq")
+            defer { statement.reset() }
+            statement.bind(client, at: 1)
+            var changes: [TierChangeRecord] = []
+            while try statement.step() {
+                changes.append(TierChangeRecord(
+                    at: statement.string(at: 0), from: statement.string(at: 1), to: statement.string(at: 2),
+                    reason: statement.string(at: 3), seq: statement.int(at: 4)))
+            }
+            return changes
+        }
+    }
+
+    public func eligibility(client: String?, product: String?) throws -> [EligibilityRecord] {
+        try store.mapped {
+            var sql = "SELECT client, product, eligible, failed_checks, risk_valid_until FROM eligibility"
+            var clauses: [String] = []
+            var bindings: [String] = []
+            if let client { clauses.append("client = ?"); bindings.append(client) }
+            if let product { clauses.append("product = ?"); bindings.append(product) }
+            if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+            sql += " ORDER BY client, product"
+            let statement = try connection.prepare(sql)
+            for (index, value) in bindings.enumerated() { statement.bind(value, at: Int32(index + 1)) }
+            var rows: [EligibilityRecord] = []
+            while try statement.step() {
+                rows.append(EligibilityRecord(
+                    client: statement.string(at: 0), product: statement.string(at: 1), eligible: statement.int64(at: 2) != 0,
+                    failedChecks: ListColumn.strings(statement.string(at: 3)), riskValidUntil: statement.optionalString(at: 4)))
+            }
+            return rows
+        }
+    }
+
+    public func retentionClients() throws -> [RetentionClientRecord] {
+        try store.mapped {
+            let statement = try connection.prepare(
+                "SELECT client, registered_day, first_activity_day, last_activity_day, offboarded_day, reactivation_days FROM retention_clients ORDER BY client")
+            var rows: [RetentionClientRecord] = []
+            func optional(_ column: Int32) -> Int64? { statement.isNull(at: column) ? nil : statement.int64(at: column) }
+            while try statement.step() {
+                rows.append(RetentionClientRecord(
+                    client: statement.string(at: 0), registeredDay: optional(1), firstActivityDay: optional(2),
+                    lastActivityDay: optional(3), offboardedDay: optional(4),
+                    reactivationDays: ListColumn.integers(statement.string(at: 5))))
+            }
+            return rows
+        }
+    }
+
+    public func retentionMonths(through month: Int64, _ body: (String, Int64, [UInt8]) throws -> Void) throws {
+        try store.mapped {
+            let statement = try connection.prepare(
+                "SELECT client, month, daily FROM retention_months WHERE month <= ? ORDER BY client, month")
+            statement.bind(month, at: 1)
+            while try statement.step() {
+                try body(statement.string(at: 0), statement.int64(at: 1), statement.blob(at: 2))
+            }
+        }
+    }
+}
+
+extension SQLiteEventStore {
+    /// The projection tables of this ledger's file.
+    public func projectionStore() -> any ProjectionStore {
+        SQLiteProjectionStore(store: self)
+    }
+}
+
+/// Lists kept in one text column: `["a","b"]` for checks, `[1,2]` for days. Written and read
+/// only here; the values never contain quotes or commas.
+enum ListColumn {
+    static func text(_ strings: [String]) -> String {
+        "[" + strings.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+    }
+
+    static func text(_ integers: [Int64]) -> String {
+        "[" + integers.map(String.init).joined(separator: ",") + "]"
+    }
+
+    static func strings(_ text: String) -> [String] {
+        let inner = text.dropFirst().dropLast()
+        guard !inner.isEmpty else { return [] }
+        return inner.split(separator: ",").map { String($0.dropFirst().dropLast()) }
+    }
+
+    static func integers(_ text: String) -> [Int64] {
+        text.dropFirst().dropLast().split(separator: ",").compactMap { Int64($0) }
+    }
+}
+
+// MARK: - Writing
+
+final class SQLiteProjectionTransaction: ProjectionTransaction {
+    let connection: Connection
+
+    init(connection: Connection) {
+        self.connection = connection
+    }
+
+    private static let allTables = ProjectionSchema.tables.values.flatMap { $0 }.sorted() + ["projection_fold"]
+
+    func foldSnapshot(client: String) throws -> [UInt8]? {
+        let statement = try connection.cached("SELECT snapshot FROM projection_fold WHERE client = ?")
+        defer { statement.reset() }
+        statement.bind(client, at: 1)
+        return try statement.step() ? statement.blob(at: 0) : nil
+    }
+
+    func monthActivity(client: String, month: Int64) throws -> [UInt8]? {
+        let statement = try connection.cached("SELECT daily FROM retention_months WHERE client = ? AND month = ?")
+        defer { statement.reset() }
+        statement.bind(client, at: 1)
+        statement.bind(month, at: 2)
+        return try statement.step() ? statement.blob(at: 0) : nil
+    }
+
+    func put(_ rows: ClientRows, into tables: ProjectionTables) throws {
+        let suffix = tables == .fresh ? "__new" : ""
+        let client = rows.membership.client
+        let m = rows.membership
+        let membership = try connection.cached(
+            "INSERT OR REPLACE INTO membership\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
+        membership.bind(client, at: 1)
+        membership.bind(m.tier, at: 2)
+        membership.bind(m.tierSince, at: 3)
+        membership.bind(m.rulesTier, at: 4)
+        membership.bind(m.pointsAvailable, at: 5)
+        membership.bind(m.pointsExpiring90d, at: 6)
+        membership.bind(m.pointsLifetime, at: 7)
+        membership.bind(m.pointsQualifying, at: 8)
+        membership.bind(m.pointsRedeemed, at: 9)
+        membership.bind(m.pointsExpired, at: 10)
+        membership.bind(m.pointsAdjusted, at: 11)
+        membership.bind(m.netAssetsCents, at: 12)
+        membership.bind(m.offboarded ? 1 : 0, at: 13)
+        membership.bind(m.asOf, at: 14)
+        try membership.run()
+
+        let history = try connection.cached("INSERT OR REPLACE INTO membership_tier_history\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        for change in rows.tierHistory {
+            history.bind(client, at: 1)
+            history.bind(change.at, at: 2)
+            history.bind(change.from, at: 3)
+            history.bind(change.to, at: 4)
+            history.bind(change.reason, at: 5)
+            history.bind(change.seq, at: 6)
+            try history.run()
+        }
+
+        let retention = try connection.cached("INSERT OR REPLACE INTO retention_clients\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        let r = rows.retention
+        retention.bind(client, at: 1)
+        bind(retention, r.registeredDay, at: 2)
+        bind(retention, r.firstActivityDay, at: 3)
+        bind(retention, r.lastActivityDay, at: 4)
+        bind(retention, r.offboardedDay, at: 5)
+        retention.bind(ListColumn.text(r.reactivationDays), at: 6)
+        try retention.run()
+
+        let month = try connection.cached(
+            "INSERT OR REPLACE INTO retention_months\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
+        for row in rows.months {
+            month.bind(client, at: 1)
+            month.bind(row.month, at: 2)
+            month.bind(row.activeDays, at: 3)
+            month.bind(row.activities, at: 4)
+            month.bind(row.tradedCents, at: 5)
+            month.bind(row.purchasedCents, at: 6)
+            month.bind(row.depositedCents, at: 7)
+            month.bind(row.withdrawnCents, at: 8)
+            month.bind(row.promoters, at: 9)
+            month.bind(row.passives, at: 10)
+            month.bind(row.detractors, at: 11)
+            month.bind(row.daily, at: 12)
+            try month.run()
+        }
+
+        let eligibility = try connection.cached("INSERT OR REPLACE INTO eligibility\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        for row in rows.eligibility {
+            eligibility.bind(client, at: 1)
+            eligibility.bind(row.product, at: 2)
+            eligibility.bind(row.eligible ? 1 : 0, at: 3)
+            eligibility.bind(ListColumn.text(row.failedChecks), at: 4)
+            eligibility.bind(row.riskValidUntil, at: 5)
+            eligibility.bind(m.asOf, at: 6)
+            try eligibility.run()
+        }
+
+        let snapshot = try connection.cached("INSERT OR REPLACE INTO projection_fold\(suffix) VALUES (?1, ?2, ?3)")
+        snapshot.bind(client, at: 1)
+        snapshot.bind(rows.foldVersion, at: 2)
+        snapshot.bind(rows.foldSnapshot, at: 3)
+        try snapshot.run()
+    }
+
+    private func bind(_ statement: Statement, _ value: Int64?, at index: Int32) {
+        if let value { statement.bind(value, at: index) } else { statement.bindNull(at: index) }
+    }
+
+    func setCheckpoint(_ position: Int64, rulesVersion: String?, builtAt: Timestamp?) throws {
+        let statement = try connection.prepare(
+            rulesVersion == nil
+                ? "UPDATE projection_checkpoints SET position = ?1"
+                : "UPDATE projection_checkpoints SET position = ?1, rules_version = ?2, built_at = ?3")
+        statement.bind(position, at: 1)
+        if let rulesVersion {
+            statement.bind(rulesVersion, at: 2)
+            statement.bind((builtAt ?? .now()).iso8601, at: 3)
+        }
+        try statement.run()
+    }
+
+    func createFreshTables() throws {
+        for table in Self.allTables {
+            try connection.execute("DROP TABLE IF EXISTS \(table)__new; " + ProjectionSchema.create(table, as: table + "__new"))
+        }
+    }
+
+    func swapInFreshTables() throws {
+        for table in Self.allTables {
+            try connection.execute("DROP TABLE \(table); ALTER TABLE \(table)__new RENAME TO \(table)")
+        }
+        try connection.execute("CREATE INDEX eligibility_by_product ON eligibility(product, eligible)")
+    }
+
+    func dropFreshTables() throws {
+        for table in Self.allTables { try connection.execute("DROP TABLE IF EXISTS \(table)__new") }
+    }
+}
+
+@available(*, unavailable)
+extension SQLiteProjectionTransaction: Sendable {}

@@ -1,0 +1,173 @@
+import LedgerCore
+
+/// The head of the log: the last position and its hash (genesis for an empty log).
+public struct ChainHead: Sendable, Equatable {
+    public var position: Int64
+    public var hash: [UInt8]
+
+    public init(position: Int64, hash: [UInt8]) {
+        self.position = position
+        self.hash = hash
+    }
+
+    public static let empty = ChainHead(position: 0, hash: HashChain.genesis)
+}
+
+/// A stored event's fields as bytes, lent to a replay callback: valid only inside the call.
+/// A replay reads millions of these; nothing is copied unless the caller copies it.
+public struct StoredEventBytes {
+    public var position: Int64
+    public var stream: UnsafeRawBufferPointer
+    public var type: UnsafeRawBufferPointer
+    public var schemaVersion: Int
+    public var occurredAt: UnsafeRawBufferPointer
+    public var data: UnsafeRawBufferPointer
+
+    public init(
+        position: Int64, stream: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer, schemaVersion: Int,
+        occurredAt: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer
+    ) {
+        self.position = position
+        self.stream = stream
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.occurredAt = occurredAt
+        self.data = data
+    }
+}
+
+/// The event log of one ledger, whatever database keeps it: the storage contract.
+///
+/// Guarantees every adapter gives (and `LedgerConformance` checks):
+/// - **Ordering.** Positions start at 1 and are gap-free and strictly increasing in commit
+///   order: an event at position p is visible to a reader only together with every event
+///   before p. Versions inside a stream are 1, 2, 3… in position order.
+/// - **Atomicity.** Everything appended inside one `write` commits together or not at all;
+///   a `write` whose body throws leaves the log exactly as it was.
+/// - **Isolation.** Writes are serialized: a `write` sees the log as of its own start plus
+///   its own appends, and no other writer commits in between. `read` sees one consistent
+///   snapshot for its whole body.
+/// - **Idempotency.** `eventId` is unique across the log; `storedEvent(id:)` finds it.
+/// - **Durability.** A `write` that returned has reached stable storage.
+/// - **Append-only.** Stored events are never updated or deleted; the database itself
+///   refuses it (triggers, privileges), and `missingAppendOnlyGuards()` says when it would not.
+///
+/// A store is used by one owner at a time (it is not `Sendable`); give each thread its own
+/// through `openReader()`.
+public protocol EventStore: AnyObject {
+    /// Where the log lives (a file path or a URL), for messages.
+    var location: String { get }
+    /// Whether the store was opened for reading only.
+    var isReadOnly: Bool { get }
+
+    /// The last position and its hash.
+    func head() throws -> ChainHead
+    /// The current version of a stream (0 when it does not exist).
+    func version(of stream: String) throws -> Int64
+    /// Calls `body` for each event matching `query`, in position order, until it returns false.
+    func scan(_ query: EventQuery, _ body: (RecordedEvent) throws -> Bool) throws
+    /// The stored event with this id, if any.
+    func storedEvent(id: String) throws -> StoredIdentity?
+    /// The hash stored at a position (nil past the head).
+    func hash(at position: Int64) throws -> [UInt8]?
+    /// The ids of the streams of one category (`client` → client ids), in order.
+    func streamIds(category: String) throws -> [String]
+    /// Streams of a category that exist, counted.
+    func streamCount(category: String) throws -> Int
+    /// The append-only guards of the log that are missing or altered (empty when intact).
+    func missingAppendOnlyGuards() throws -> [String]
+
+    /// Calls `body` with the events of one stream category after `position` up to `head`,
+    /// in position order, as lent bytes: the fast path of replays and rebuilds.
+    func replay(category: String, after position: Int64, through head: Int64, _ body: (StoredEventBytes) throws -> Void) throws
+
+    /// Runs `body` in one write transaction (see the guarantees above).
+    func write<R>(_ body: (any AppendTransaction) throws -> R) throws -> R
+    /// Runs `body` on one consistent snapshot of the log.
+    func read<R>(_ body: () throws -> R) throws -> R
+    /// A second, read-only handle on the same log, for another thread. Inside a write of
+    /// this store, it sees the log as it was when that write began.
+    func openReader() throws -> any EventStore
+    /// The projections kept in the same database.
+    func projectionStore() -> any ProjectionStore
+}
+
+/// Appends inside one open write transaction: assigns positions and versions and extends
+/// the hash chain. Valid only inside `EventStore.write`.
+public protocol AppendTransaction: AnyObject {
+    /// Position and hash of the last event, counting those appended in this transaction.
+    var lastPosition: Int64 { get }
+    var lastHash: [UInt8] { get }
+    /// The `recordedAt` written on every event of this transaction.
+    var recordedAt: String { get }
+    /// The stream's current version, counting events appended in this transaction.
+    func version(of stream: String) throws -> Int64
+    /// The stored event with this id, if any (counting this transaction's).
+    func storedEvent(id: String) throws -> StoredIdentity?
+    /// Appends one event at the next version of its stream and the next position of the log.
+    @discardableResult
+    func append(_ event: NewEvent) throws -> AppendOutcome
+}
+
+extension AppendTransaction {
+    /// Throws `conflict` unless the stream is at the expected version.
+    public func check(stream: String, expected: ExpectedVersion) throws {
+        let current = try version(of: stream)
+        guard expected.matches(current) else {
+            throw StorageError.conflict(stream: stream, expected: expected, actual: current)
+        }
+    }
+}
+
+extension EventStore {
+    /// Appends a batch in one transaction. An event whose id is already stored is not
+    /// written again and its stored position is returned; the same id with other content is
+    /// refused. `expected` applies to the first new event of each stream in the batch.
+    @discardableResult
+    public func append(_ events: [NewEvent], expected: ExpectedVersion = .any) throws -> [AppendOutcome] {
+        try write { transaction in
+            var checked = Set<String>()
+            return try events.map { event in
+                if let stored = try transaction.storedEvent(id: event.eventId) {
+                    guard stored.matches(event) else {
+                        throw StorageError.eventIdReused(eventId: event.eventId, position: stored.position)
+                    }
+                    return AppendOutcome(position: stored.position, version: stored.version, written: false)
+                }
+                if checked.insert(event.stream).inserted {
+                    try transaction.check(stream: event.stream, expected: expected)
+                }
+                return try transaction.append(event)
+            }
+        }
+    }
+
+    /// Every event matching `query`, in position order.
+    public func events(_ query: EventQuery) throws -> [RecordedEvent] {
+        var result: [RecordedEvent] = []
+        try scan(query) { result.append($0); return true }
+        return result
+    }
+}
+
+/// What the log already holds under an event id.
+public struct StoredIdentity: Sendable {
+    public var position: Int64
+    public var version: Int64
+    public var stream: String
+    public var type: String
+    public var data: String
+
+    public init(position: Int64, version: Int64, stream: String, type: String, data: String) {
+        self.position = position
+        self.version = version
+        self.stream = stream
+        self.type = type
+        self.data = data
+    }
+
+    /// Whether a retried event is the same event (same stream, type and payload).
+    public func matches(_ event: NewEvent) -> Bool {
+        stream == event.stream && type == event.type && data == event.data
+    }
+}

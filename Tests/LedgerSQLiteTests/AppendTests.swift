@@ -1,0 +1,206 @@
+import Foundation
+import LedgerTestSupport
+import Testing
+
+@testable import LedgerCore
+import LedgerSQLite
+import LedgerStorage
+
+@Suite("Appending to the event log")
+struct AppendTests {
+    @Test("positions are gap-free from 1 and versions count per stream")
+    func positionsAndVersions() throws {
+        try withNewLog { log, _ in
+            let outcomes = try log.append([clientEvent("A"), clientEvent("B"), clientEvent("A")])
+            #expect(outcomes.map(\.position) == [1, 2, 3])
+            #expect(outcomes.map(\.version) == [1, 1, 2])
+            #expect(outcomes.allSatisfy { $0.written })
+            let more = try log.append([clientEvent("B")])
+            #expect(more == [AppendOutcome(position: 4, version: 2, written: true)])
+            let stored = try log.events(.all)
+            #expect(stored.map(\.position) == [1, 2, 3, 4])
+            #expect(stored.map(\.stream) == ["client/A", "client/B", "client/A", "client/B"])
+            #expect(stored.map(\.version) == [1, 1, 2, 2])
+            #expect(try log.version(of: "client/A") == 2)
+            #expect(try log.version(of: "client/none") == 0)
+            #expect(try log.head().position == 4)
+            #expect(try log.head().hash == stored[3].hash)
+        }
+    }
+
+    @Test("every event of one transaction has the same recordedAt, in the fixed-width form")
+    func recordedAtPerTransaction() throws {
+        try withNewLog { log, _ in
+            try log.append([clientEvent("A"), clientEvent("B"), clientEvent("C")])
+            let stored = try log.events(.all)
+            #expect(Set(stored.map(\.recordedAt)).count == 1)
+            #expect(stored.allSatisfy { $0.recordedAt.utf8.count == 24 && Timestamp(iso8601: $0.recordedAt) != nil })
+            #expect(stored[0].occurredAt == "2026-03-02T09:31:00.000Z")
+        }
+    }
+
+    @Test("(stream, version) is unique in the table")
+    func streamVersionUnique() throws {
+        try withNewLog { log, _ in
+            try log.append([clientEvent("A")])
+            let row = try #require(log.events(.all).first)
+            let thrown = expectError(SQLiteError.self) {
+                try log.connection.execute(
+                    """
+                    INSERT INTO events(position, stream, version, event_id, type, schema_version, occurred_at,
+                                       recorded_at, data, metadata, hash)
+                    VALUES (2, 'client/A', 1, '\(EventID.random())', 'InteractionLogged', 1, '\(row.occurredAt)',
+                            '\(row.recordedAt)', '{}', '{}', zeroblob(32))
+                    """)
+            }
+            let error = try #require(thrown)
+            #expect(error.isUniqueViolation)
+            #expect(error.message.contains("stream"))
+            #expect(try eventCount(log.path) == 1)
+        }
+    }
+
+    @Test("an exact expected version that does not match is a conflict and writes nothing")
+    func exactVersionConflict() throws {
+        try withNewLog { log, database in
+            try log.append([clientEvent("A"), clientEvent("A")])
+            let error = expectError(StorageError.self) {
+                try log.append([clientEvent("A")], expected: .exact(1))
+            }
+            guard case .conflict(let stream, let expected, let actual)? = error else {
+                Issue.record("expected a conflict, got \(String(describing: error))")
+                return
+            }
+            #expect(stream == "client/A")
+            #expect(expected == .exact(1))
+            #expect(actual == 2)
+            #expect(try eventCount(database.db) == 2)
+            // The matching version is accepted.
+            let outcome = try log.append([clientEvent("A")], expected: .exact(2))
+            #expect(outcome.map(\.version) == [3])
+        }
+    }
+
+    @Test("noStream on an existing stream is a conflict and writes nothing")
+    func noStreamConflict() throws {
+        try withNewLog { log, database in
+            try log.append([clientEvent("A")])
+            let error = expectError(StorageError.self) {
+                try log.append([clientEvent("B"), clientEvent("A")], expected: .noStream)
+            }
+            guard case .conflict(let stream, let expected, let actual)? = error else {
+                Issue.record("expected a conflict, got \(String(describing: error))")
+                return
+            }
+            #expect(stream == "client/A")
+            #expect(expected == .noStream)
+            #expect(actual == 1)
+            // B came first in the batch and was valid on its own: the whole batch is refused.
+            #expect(try eventCount(database.db) == 1)
+            #expect(try log.version(of: "client/B") == 0)
+            #expect(try log.append([clientEvent("B")], expected: .noStream).map(\.version) == [1])
+        }
+    }
+
+    @Test("a batch that fails mid-way writes nothing")
+    func batchAllOrNothing() throws {
+        try withNewLog { log, database in
+            let stored = clientEvent("A")
+            try log.append([stored])
+            var reused = clientEvent("B", id: stored.eventId)
+            reused.data = #"{"channel":"web","kind":"visit"}"#
+            let error = expectError(StorageError.self) {
+                try log.append([clientEvent("C"), clientEvent("D"), reused, clientEvent("E")])
+            }
+            guard case .eventIdReused(_, let position)? = error else {
+                Issue.record("expected eventIdReused, got \(String(describing: error))")
+                return
+            }
+            #expect(position == 1)
+            #expect(try eventCount(database.db) == 1)
+            #expect(try log.head().position == 1)
+            // The next append continues the chain from position 2.
+            #expect(try log.append([clientEvent("C")]).map(\.position) == [2])
+            #expect(try log.verifyChain().isIntact)
+        }
+    }
+
+    @Test("an error thrown inside a write session rolls back every append of the session")
+    func sessionRollback() throws {
+        struct Stop: Error {}
+        try withNewLog { (log, database) throws in
+            expectError(Stop.self) {
+                try log.write { session in
+                    try session.append(clientEvent("A"))
+                    try session.append(clientEvent("A"))
+                    #expect(session.lastPosition == 2)
+                    throw Stop()
+                }
+            }
+            #expect(try eventCount(database.db) == 0)
+            #expect(!log.connection.isInTransaction)
+        }
+    }
+
+    @Test("an event id already stored returns its stored position and writes nothing")
+    func idempotentRetry() throws {
+        try withNewLog { log, database in
+            let first = clientEvent("A")
+            try log.append([first, clientEvent("A")])
+            let headBefore = try log.head()
+            let retry = try log.append([first])
+            #expect(retry == [AppendOutcome(position: 1, version: 1, written: false)])
+            #expect(try eventCount(database.db) == 2)
+            #expect(try log.head().hash == headBefore.hash)
+            // Mixed with a new event: only the new one is written.
+            let mixed = try log.append([first, clientEvent("B")])
+            #expect(mixed.map(\.written) == [false, true])
+            #expect(mixed.map(\.position) == [1, 3])
+            #expect(try eventCount(database.db) == 3)
+        }
+    }
+
+    @Test("an event id already stored with a different payload is eventIdReused")
+    func eventIdReusedDifferentData() throws {
+        try withNewLog { log, database in
+            let first = clientEvent("A")
+            try log.append([first])
+            var changed = first
+            changed.data = #"{"channel":"web","kind":"visit"}"#
+            let error = expectError(StorageError.self) { try log.append([changed]) }
+            guard case .eventIdReused(let eventId, let position)? = error else {
+                Issue.record("expected eventIdReused, got \(String(describing: error))")
+                return
+            }
+            #expect(eventId == first.eventId)
+            #expect(position == 1)
+            var otherStream = first
+            otherStream.stream = "client/B"
+            expectError(StorageError.self) { try log.append([otherStream]) }
+            var otherType = first
+            otherType.type = "SurveyAnswered"
+            expectError(StorageError.self) { try log.append([otherType]) }
+            #expect(try eventCount(database.db) == 1)
+        }
+    }
+
+    @Test("a write nested in another is refused, and the outer write rolls back with it")
+    func nestedWriteSessions() throws {
+        try withNewLog { log, database in
+            expectError(StorageError.self) {
+                try log.write { outer in
+                    try outer.append(clientEvent("A"))
+                    try log.write { inner in
+                        try inner.append(clientEvent("A"))
+                    }
+                    try outer.append(clientEvent("A"))
+                }
+            }
+            #expect(try eventCount(database.db) == 0)
+            // The connection is usable again afterwards.
+            try log.write { session in try session.append(clientEvent("A")) }
+            #expect(try log.events(.all).map(\.position) == [1])
+            #expect(try log.verifyChain().isIntact)
+        }
+    }
+}
