@@ -14,9 +14,12 @@ let package = Package(
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
+                .product(name: "LedgerApplication", package: "ClientLedger"),
+                .product(name: "LedgerCore", package: "ClientLedger"),
                 .product(name: "LedgerDomain", package: "ClientLedger"),
                 .product(name: "LedgerProjections", package: "ClientLedger"),
-                .product(name: "LedgerStore", package: "ClientLedger"),
+                .product(name: "LedgerSQLite", package: "ClientLedger"),
+                .product(name: "LedgerStorage", package: "ClientLedger"),
             ]
         ),
     ],

@@ -1,19 +1,21 @@
 import LedgerCore
+import LedgerDomain
 import LedgerStorage
 
 /// The wire form of stored events, shared by every front end: `events --format json`, the
 /// audit export, and the coming HTTP service write the same bytes.
 public enum EventWire {
-    /// One stored event as a JSON object, its payload and metadata embedded as JSON.
-    public static func json(_ event: RecordedEvent) -> String {
-        var w = JSONWriter(capacity: 256)
+    /// One stored event as a JSON object in the output form (schemas/output-conventions.md):
+    /// its payload and metadata embedded as JSON, amounts as decimal strings.
+    public static func json(_ event: RecordedEvent) throws -> String {
+        var w = JSONWriter(capacity: 256, forDisplay: true)
         w.beginObject()
-        fields(of: event, into: &w)
+        try fields(of: event, into: &w)
         w.endObject()
         return w.text
     }
 
-    private static func fields(of event: RecordedEvent, into w: inout JSONWriter) {
+    private static func fields(of event: RecordedEvent, into w: inout JSONWriter) throws {
         w.key("position"); w.int(event.position)
         w.key("stream"); w.string(event.stream)
         w.key("version"); w.int(event.version)
@@ -22,17 +24,18 @@ public enum EventWire {
         w.key("schemaVersion"); w.int(Int64(event.schemaVersion))
         w.key("occurredAt"); w.string(event.occurredAt)
         w.key("recordedAt"); w.string(event.recordedAt)
-        w.key("data"); w.raw(event.data)
-        w.key("metadata"); w.raw(event.metadata)
+        w.key("data"); w.raw(try StoredEvents.payload(of: event).dataJSON(forDisplay: true))
+        w.key("metadata")
+        if let metadata = try? JSONParser.parse(event.metadata) { w.value(metadata) } else { w.string(event.metadata) }
         w.key("hash"); w.string(event.hash.hexString)
     }
 
     /// An exported event: every stored field, data and metadata also as their exact stored
     /// text (the hash covers those bytes), and the hash of the event before it in the log.
-    public static func exportLine(_ exported: ExportedEvent) -> String {
-        var w = JSONWriter(capacity: 512)
+    public static func exportLine(_ exported: ExportedEvent) throws -> String {
+        var w = JSONWriter(capacity: 512, forDisplay: true)
         w.beginObject()
-        fields(of: exported.event, into: &w)
+        try fields(of: exported.event, into: &w)
         w.key("dataText"); w.string(exported.event.data)
         w.key("metadataText"); w.string(exported.event.metadata)
         w.key("previousHash"); w.string(exported.previousHash.hexString)
@@ -62,7 +65,7 @@ public struct AuditExport {
     public var intact: Bool { events.allSatisfy(\.hashVerifies) }
 
     /// The JSON Lines of the export, header first.
-    public var lines: [String] {
+    public func lines() throws -> [String] {
         var header = JSONWriter()
         header.beginObject()
         header.key("client"); header.string(client)
@@ -72,6 +75,6 @@ public struct AuditExport {
         header.key("headHash"); header.string(head.hash.hexString)
         header.key("canonicalForm"); header.string("schemas/hash-chain.md")
         header.endObject()
-        return [header.text] + events.map(EventWire.exportLine)
+        return [header.text] + (try events.map(EventWire.exportLine))
     }
 }

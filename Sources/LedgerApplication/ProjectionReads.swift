@@ -19,7 +19,7 @@ public struct ProjectionReader {
         var notes: [String] = []
         if catchUp, let writable = try? LedgerStores.open(location, readOnly: false, clock: clock) {
             let engine = try ProjectionEngine(store: writable.projectionStore(), rules: rules, clock: clock)
-            if engine.isInstalled, try engine.status().first?.builtAt.isEmpty == false {
+            if engine.isInstalled, try engine.status().first?.builtAt != nil {
                 do {
                     try engine.catchUp()
                 } catch {
@@ -29,11 +29,11 @@ public struct ProjectionReader {
         }
         let reader = try LedgerStores.open(location, readOnly: true, clock: clock)
         let engine = try ProjectionEngine(store: reader.projectionStore(), rules: rules, clock: clock)
-        guard engine.isInstalled, let status = try engine.status().first, !status.builtAt.isEmpty else {
+        guard engine.isInstalled, let status = try engine.status().first, status.builtAt != nil else {
             throw ProjectionError.notBuilt
         }
         if status.lag > 0 { notes.append("the projections are \(status.lag) events behind the log") }
-        if status.stale { notes.append("the projections were built with rules \(status.rulesVersion), the rules in force are \(engine.rulesVersion)") }
+        if status.stale { notes.append("the projections were built with rules \(status.rulesVersion ?? "-"), the rules in force are \(engine.rulesVersion)") }
         return ProjectionReader(engine: engine, notes: notes)
     }
 }

@@ -10,6 +10,22 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible, Co
         self.cents = yuan * 100
     }
 
+    /// Encoded as exact decimal text (`"1234.50"`): a JSON number would lose cents past 2^53
+    /// in most readers.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard case .success(let money) = Money.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an amount: \(text)")
+        }
+        self = money
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(decimalText)
+    }
+
     public static let zero = Money(cents: 0)
     /// The largest amount one event may carry: 1,000,000,000,000.00 CNY.
     public static let maximum = Money(cents: 100_000_000_000_000)

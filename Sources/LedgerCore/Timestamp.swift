@@ -16,14 +16,19 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
     }
 
-    /// Encoded as the number of milliseconds since the epoch.
+    /// Encoded as its ISO-8601 text (`2026-03-02T09:31:00.000Z`), the form every output uses.
     public init(from decoder: any Decoder) throws {
-        millisecondsSinceEpoch = try decoder.singleValueContainer().decode(Int64.self)
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let moment = Timestamp(iso8601: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO-8601 moment: \(text)")
+        }
+        self = moment
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(millisecondsSinceEpoch)
+        try container.encode(iso8601)
     }
 
     /// The current time of the machine's clock.

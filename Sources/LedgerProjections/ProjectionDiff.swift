@@ -5,7 +5,7 @@ import LedgerStorage
 /// What other rules would change, client by client, compared with the rules in force.
 public struct ProjectionDiff: Sendable, Equatable, Codable {
     public struct Change: Sendable, Equatable, Codable {
-        public var client: String
+        public var clientId: String
         /// `tier`, `stage` or `eligibility:<product>`.
         public var what: String
         public var from: String
@@ -35,7 +35,7 @@ extension ProjectionEngine {
             if projections.contains(.membership), !state.isOffboarded {
                 let before = LoyaltyPolicy.tierUnderRules(state: state, asOf: asOf, rules: rules)
                 let after = LoyaltyPolicy.tierUnderRules(state: state, asOf: asOf, rules: proposed)
-                if before != after { changes.append(.init(client: client, what: "tier", from: before.rawValue, to: after.rawValue)) }
+                if before != after { changes.append(.init(clientId: client, what: "tier", from: before.rawValue, to: after.rawValue)) }
             }
             if projections.contains(.retention) {
                 func stage(_ rules: Rules) -> String {
@@ -45,7 +45,7 @@ extension ProjectionEngine {
                 }
                 let before = stage(rules)
                 let after = stage(proposed)
-                if before != after { changes.append(.init(client: client, what: "stage", from: before, to: after)) }
+                if before != after { changes.append(.init(clientId: client, what: "stage", from: before, to: after)) }
             }
             if projections.contains(.eligibility) {
                 let ids = Set(rules.products.map(\.id)).union(proposed.products.map(\.id)).sorted()
@@ -57,7 +57,7 @@ extension ProjectionEngine {
                     }
                     let before = verdict(rules)
                     let after = verdict(proposed)
-                    if before != after { changes.append(.init(client: client, what: "eligibility:\(id)", from: before, to: after)) }
+                    if before != after { changes.append(.init(clientId: client, what: "eligibility:\(id)", from: before, to: after)) }
                 }
             }
         }

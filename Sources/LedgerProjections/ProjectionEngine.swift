@@ -10,9 +10,10 @@ public struct ProjectionStatus: Sendable, Equatable, Codable {
     public var checkpoint: Int64
     /// Events in the log after the checkpoint.
     public var lag: Int64
-    /// Rules version the rows were built with ("" before the first build).
-    public var rulesVersion: String
-    public var builtAt: String
+    /// Rules version the rows were built with (null before the first build).
+    @NullEncoded public var rulesVersion: String?
+    /// When the last rebuild swapped in (null before the first).
+    @NullEncoded public var builtAt: String?
     /// True when built with other rules than the ones in force.
     public var stale: Bool
 }
@@ -66,7 +67,8 @@ public final class ProjectionEngine {
             return try store.checkpoints().filter { $0.name != "fold" }.map { checkpoint in
                 ProjectionStatus(
                     name: checkpoint.name, checkpoint: checkpoint.position, lag: head - checkpoint.position,
-                    rulesVersion: checkpoint.rulesVersion, builtAt: checkpoint.builtAt,
+                    rulesVersion: checkpoint.rulesVersion.isEmpty ? nil : checkpoint.rulesVersion,
+                    builtAt: checkpoint.builtAt.isEmpty ? nil : checkpoint.builtAt,
                     stale: checkpoint.rulesVersion != rulesVersion)
             }
         }

@@ -4,9 +4,9 @@ import LedgerStorage
 
 /// One client's membership row.
 public struct MembershipRow: Sendable, Equatable, Codable {
-    public var client: String
+    public var clientId: String
     public var tier: String
-    public var tierSince: String?
+    @NullEncoded public var tierSince: String?
     /// The tier the rules the projection was built with give (differs from `tier` when a
     /// reconcile or an evaluation is due).
     public var rulesTier: String
@@ -14,19 +14,20 @@ public struct MembershipRow: Sendable, Equatable, Codable {
     public var pointsExpiring90d: Int64
     public var pointsLifetime: Int64
     public var pointsQualifying: Int64
-    public var netAssets: String
+    public var netAssets: Money
     public var offboarded: Bool
     public var asOf: String
-    public var tierHistory: [TierChange]?
+    /// The recorded tier changes, when asked for (one client); null otherwise.
+    @NullEncoded public var tierHistory: [TierChange]?
 }
 
 /// One client × product eligibility row.
 public struct EligibilityRow: Sendable, Equatable, Codable {
-    public var client: String
-    public var product: String
+    public var clientId: String
+    public var productId: String
     public var eligible: Bool
     public var failedChecks: [String]
-    public var riskValidUntil: String?
+    @NullEncoded public var riskValidUntil: String?
 }
 
 extension ProjectionEngine {
@@ -36,10 +37,10 @@ extension ProjectionEngine {
         return try store.read {
             try store.membership(client: client, tier: tier?.rawValue).map { record in
                 var row = MembershipRow(
-                    client: record.client, tier: record.tier, tierSince: record.tierSince, rulesTier: record.rulesTier,
+                    clientId: record.client, tier: record.tier, tierSince: record.tierSince, rulesTier: record.rulesTier,
                     pointsAvailable: record.pointsAvailable, pointsExpiring90d: record.pointsExpiring90d,
                     pointsLifetime: record.pointsLifetime, pointsQualifying: record.pointsQualifying,
-                    netAssets: Money(cents: record.netAssetsCents).decimalText, offboarded: record.offboarded, asOf: record.asOf)
+                    netAssets: Money(cents: record.netAssetsCents), offboarded: record.offboarded, asOf: record.asOf)
                 if withHistory {
                     row.tierHistory = try store.tierHistory(client: record.client).compactMap { change in
                         guard let at = Timestamp(iso8601: change.at), let from = Tier(rawValue: change.from),
@@ -66,7 +67,7 @@ extension ProjectionEngine {
                 failed.insert(EligibilityCheck.riskAssessmentExpired.rawValue, at: 0)
             }
             return EligibilityRow(
-                client: record.client, product: record.product, eligible: failed.isEmpty, failedChecks: failed,
+                clientId: record.client, productId: record.product, eligible: failed.isEmpty, failedChecks: failed,
                 riskValidUntil: record.riskValidUntil)
         }
     }

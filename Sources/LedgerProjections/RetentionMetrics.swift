@@ -13,7 +13,7 @@ public struct RetentionMetrics: Sendable, Equatable, Codable {
     }
 
     public struct RFMScore: Sendable, Equatable, Codable {
-        public var client: String
+        public var clientId: String
         public var recency: Int
         public var frequency: Int
         public var monetary: Int
@@ -32,7 +32,7 @@ public struct RetentionMetrics: Sendable, Equatable, Codable {
         public var passives: Int64
         public var detractors: Int64
         /// % promoters − % detractors, nil without answers.
-        public var score: Double?
+        @NullEncoded public var score: Double?
     }
 
     public var asOf: String
@@ -198,8 +198,8 @@ extension ProjectionEngine {
         let f = quintiles({ input[$0].frequency }, higherIsBetter: true)
         let m = quintiles({ input[$0].monetary }, higherIsBetter: true)
         return input.indices.map {
-            RetentionMetrics.RFMScore(client: input[$0].client, recency: r[$0], frequency: f[$0], monetary: m[$0])
-        }.sorted { $0.client < $1.client }
+            RetentionMetrics.RFMScore(clientId: input[$0].client, recency: r[$0], frequency: f[$0], monetary: m[$0])
+        }.sorted { $0.clientId < $1.clientId }
     }
 }
 

@@ -43,7 +43,7 @@ struct DiffTests {
             try Self.importClients(store.ledger(rules))
             let engine = try store.engine(rules, asOf: Self.asOf)
             try engine.rebuild()
-            let recordedTiers = try engine.membership().map { "\($0.client)=\($0.tier)" }
+            let recordedTiers = try engine.membership().map { "\($0.clientId)=\($0.tier)" }
             #expect(recordedTiers == ["D-0999=Standard", "D-1000=Standard", "D-1500=Standard", "D-2500=Silver", "D-ASSET=Silver",
                                       "D-NONE=Standard", "D-OLD=Standard"])
 
@@ -59,8 +59,8 @@ struct DiffTests {
             #expect(diff.clients == 7)
             #expect(diff.counts == ["tier: Standard → Silver": 2])
             #expect(diff.changes == [
-                ProjectionDiff.Change(client: "D-1000", what: "tier", from: "Standard", to: "Silver"),
-                ProjectionDiff.Change(client: "D-1500", what: "tier", from: "Standard", to: "Silver"),
+                ProjectionDiff.Change(clientId: "D-1000", what: "tier", from: "Standard", to: "Silver"),
+                ProjectionDiff.Change(clientId: "D-1500", what: "tier", from: "Standard", to: "Silver"),
             ])
             #expect(try engine.diff(against: proposed, projections: [.retention, .eligibility]).changes.isEmpty)
             #expect(try engine.diff(against: rules).changes.isEmpty, "the rules in force against themselves")
@@ -98,8 +98,8 @@ struct DiffTests {
             let rebuilt = try store.engine(proposed, asOf: Self.asOf)
             try rebuilt.rebuild()
             let rows = try rebuilt.membership()
-            #expect(rows.allSatisfy { $0.tier == $0.rulesTier }, "\(rows.map { "\($0.client) \($0.tier)/\($0.rulesTier)" })")
-            #expect(rows.filter { $0.tier == "Silver" }.map(\.client) == ["D-1000", "D-1500", "D-2500", "D-ASSET"])
+            #expect(rows.allSatisfy { $0.tier == $0.rulesTier }, "\(rows.map { "\($0.clientId) \($0.tier)/\($0.rulesTier)" })")
+            #expect(rows.filter { $0.tier == "Silver" }.map(\.clientId) == ["D-1000", "D-1500", "D-2500", "D-ASSET"])
             let history = try rebuilt.membership(client: "D-1500", withHistory: true).first?.tierHistory
             #expect(history == [TierChange(at: Self.asOf, from: .standard, to: .silver, reason: .reevaluated)])
         }
@@ -112,7 +112,7 @@ struct DiffTests {
             let proposed = try silverAtThousandRules()
             let engine = try store.engine(proposed, asOf: Self.asOf)
             try engine.rebuild()
-            let differing = try engine.membership().filter { $0.tier != $0.rulesTier }.map(\.client)
+            let differing = try engine.membership().filter { $0.tier != $0.rulesTier }.map(\.clientId)
             #expect(differing == ["D-1000", "D-1500"])
         }
     }
@@ -130,7 +130,7 @@ struct DiffTests {
                 .map { String($0.stream.dropFirst(7)) }
             #expect(report.clientsChanged == 2)
             #expect(reconciled == ["D-1000", "D-1500"])
-            #expect(diff.changes.filter { $0.what == "tier" }.map(\.client) == reconciled,
+            #expect(diff.changes.filter { $0.what == "tier" }.map(\.clientId) == reconciled,
                     "diff reports tier changes that reconcile does not make: \(diff.changes)")
         }
     }
@@ -163,11 +163,11 @@ struct DiffTests {
             let diff = try engine.diff(against: proposed)
             #expect(diff.counts == ["stage: at_risk → churned": 1, "eligibility:OPT-05: not eligible → eligible": 1])
             #expect(diff.changes == [
-                ProjectionDiff.Change(client: "A-450", what: "eligibility:OPT-05", from: "not eligible", to: "eligible"),
-                ProjectionDiff.Change(client: "S-160", what: "stage", from: "at_risk", to: "churned"),
+                ProjectionDiff.Change(clientId: "A-450", what: "eligibility:OPT-05", from: "not eligible", to: "eligible"),
+                ProjectionDiff.Change(clientId: "S-160", what: "stage", from: "at_risk", to: "churned"),
             ])
             #expect(try engine.diff(against: proposed, projections: [.membership]).changes.isEmpty)
-            #expect(try engine.diff(against: proposed, projections: [.retention]).changes.map(\.client) == ["S-160"])
+            #expect(try engine.diff(against: proposed, projections: [.retention]).changes.map(\.clientId) == ["S-160"])
             #expect(try dumpProjections(store.log.connection) == before)
         }
     }

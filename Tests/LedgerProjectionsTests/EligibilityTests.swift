@@ -240,16 +240,16 @@ struct EligibilityTests {
             let rows = try engine.eligibility(now: Self.asOf)
             #expect(rows.count == expected.count * rules.products.count)
             for row in rows {
-                guard let want = expected[row.client]?[row.product] else {
-                    Issue.record("unexpected row \(row.client) × \(row.product)")
+                guard let want = expected[row.clientId]?[row.productId] else {
+                    Issue.record("unexpected row \(row.clientId) × \(row.productId)")
                     continue
                 }
-                #expect(Set(row.failedChecks) == want, "\(row.client) × \(row.product)")
-                #expect(row.eligible == want.isEmpty, "\(row.client) × \(row.product)")
+                #expect(Set(row.failedChecks) == want, "\(row.clientId) × \(row.productId)")
+                #expect(row.eligible == want.isEmpty, "\(row.clientId) × \(row.productId)")
             }
             // The same rows by product.
             let pe = try engine.eligibility(product: "PE-06", now: Self.asOf)
-            #expect(pe.filter(\.eligible).map(\.client) == ["E-PRO"])
+            #expect(pe.filter(\.eligible).map(\.clientId) == ["E-PRO"])
             // A valid assessment read later than its validity is reported expired.
             let later = try engine.eligibility(client: "E-C2", now: t.adding(days: 731))
             #expect(later.allSatisfy { !$0.eligible && $0.failedChecks.first == "risk_assessment_expired" })

@@ -195,7 +195,7 @@ struct RetentionTests {
             let engine = try store.engine(rules, asOf: asOf)
             try engine.rebuild()
             let metrics = try engine.retentionMetrics(asOf: asOf)
-            #expect(metrics.rfm.map(\.client) == ["T-a", "T-b", "T-c", "T-d", "T-e"])
+            #expect(metrics.rfm.map(\.clientId) == ["T-a", "T-b", "T-c", "T-d", "T-e"])
             #expect(metrics.rfm.map(\.cell) == ["111", "222", "333", "444", "555"])
             #expect(metrics.rfmCells == ["111": 1, "222": 1, "333": 1, "444": 1, "555": 1])
             for _ in 0..<5 {
@@ -237,7 +237,7 @@ struct RetentionTests {
             let engine = try store.engine(rules, asOf: asOf)
             try engine.rebuild()
             let metrics = try engine.retentionMetrics(asOf: asOf)
-            let cells = Dictionary(uniqueKeysWithValues: metrics.rfm.map { ($0.client, $0.cell) })
+            let cells = Dictionary(uniqueKeysWithValues: metrics.rfm.map { ($0.clientId, $0.cell) })
             #expect(cells.keys.sorted() == ["V-a", "V-b", "V-c", "V-d", "V-e", "V-edge"])
             // Six clients: rank r gets r × 5 / 6 + 1 → 1, 1, 2, 3, 4, 5.
             #expect(cells["V-a"] == "555")
@@ -327,7 +327,7 @@ struct RetentionTests {
             let engine = try store.engine(rules, asOf: asOf)
             try engine.rebuild()
             let metrics = try engine.retentionMetrics(asOf: asOf)
-            let cells = Dictionary(uniqueKeysWithValues: metrics.rfm.map { ($0.client, $0.cell) })
+            let cells = Dictionary(uniqueKeysWithValues: metrics.rfm.map { ($0.clientId, $0.cell) })
             #expect(cells == ["W-a": "111", "W-b": "333"], "as of 10 March the two clients are tied")
             #expect(metrics.netInflow.allSatisfy { $0.deposited == "0.00" }, "the deposit of 21 March is after the day: \(metrics.netInflow)")
             #expect(metrics.nps.detractors == 0, "the answer of 22 March is after the day")

@@ -22,7 +22,7 @@ struct StalenessTests {
             let rules = try defaultRules()
             try store.ledger(rules).importLines(generatedBatches(seed: 31)[0])
             let engine = try store.engine(rules, asOf: generatedAsOf)
-            #expect(try engine.status().allSatisfy { $0.builtAt.isEmpty && $0.rulesVersion.isEmpty }, "never built")
+            #expect(try engine.status().allSatisfy { $0.builtAt == nil && $0.rulesVersion == nil }, "never built")
             try engine.rebuild()
             let head = try store.log.head().position
 
@@ -33,7 +33,7 @@ struct StalenessTests {
                 #expect(projection.rulesVersion == rules.version)
                 #expect(projection.checkpoint == head)
                 #expect(projection.lag == 0)
-                #expect(!projection.builtAt.isEmpty)
+                #expect(projection.builtAt?.isEmpty == false)
             }
 
             #expect(Self.editedSilverYAML != Rules.defaultYAML)
@@ -105,7 +105,7 @@ struct StalenessTests {
                 threw = true
             }
             let recorded = try engine.status().first?.rulesVersion
-            let rulesTiers = try engine.membership().map { "\($0.client)=\($0.rulesTier)" }
+            let rulesTiers = try engine.membership().map { "\($0.clientId)=\($0.rulesTier)" }
             if threw {
                 #expect(try dumpProjections(store.log.connection) == before)
             } else {

@@ -1,7 +1,10 @@
 import Foundation
+import LedgerApplication
+import LedgerCore
 import LedgerDomain
 import LedgerProjections
-import LedgerStore
+import LedgerSQLite
+import LedgerStorage
 
 // ledger-bench: the ledger's own side of the benchmark. Each figure is printed as one
 // machine-readable line `name value`, like the peer and the ceiling.
@@ -20,12 +23,12 @@ func now() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-func freshDatabase() throws -> EventLog {
+func freshDatabase() throws -> SQLiteEventStore {
     let path = NSTemporaryDirectory() + "ledger-bench-\(UUID().uuidString).db"
-    return try EventLog.create(at: path).log
+    return try SQLiteEventStore.create(at: path).store
 }
 
-func remove(_ log: EventLog) {
+func remove(_ log: SQLiteEventStore) {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: log.path + suffix) }
 }
 
@@ -40,7 +43,7 @@ switch arguments[1] {
 case "import":
     guard let data = FileManager.default.contents(atPath: arguments[2]) else { exit(66) }
     let log = try freshDatabase()
-    let ledger = Ledger(log: log, rules: rules)
+    let ledger = Ledger(store: log, rules: rules)
     // Measured: parsing every line, the policies, the hash chain and the commit.
     let start = now()
     let report = try data.withUnsafeBytes { try ledger.importJSONLines($0.bindMemory(to: UInt8.self)) }
@@ -55,7 +58,7 @@ case "import":
 case "single":
     let count = Int(arguments[2]) ?? 5000
     let log = try freshDatabase()
-    let ledger = Ledger(log: log, rules: rules)
+    let ledger = Ledger(store: log, rules: rules)
     // Setup: register the clients (not measured).
     var registrations: [IncomingEvent] = []
     for client in 0..<10 {
@@ -82,8 +85,8 @@ case "single":
     remove(log)
 
 case "rebuild":
-    let log = try EventLog(path: arguments[2], readOnly: false)
-    let engine = try ProjectionEngine(log: log, rules: rules)
+    let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
+    let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
     let start = now()
     let run = try engine.rebuild()
     let end = now()
@@ -96,8 +99,8 @@ case "catchup":
     // 1,000 deposits spread over the ledger's existing, active clients (dated after the
     // seeded period), imported, then the catch-up of the projections is measured.
     let count = arguments.count >= 4 ? Int(arguments[3]) ?? 1000 : 1000
-    let log = try EventLog(path: arguments[2], readOnly: false)
-    let engine = try ProjectionEngine(log: log, rules: rules)
+    let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
+    let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
     try engine.catchUp()
     let clients = try engine.membership().filter { !$0.offboarded }.map(\.client)
     guard !clients.isEmpty else { exit(65) }
@@ -109,7 +112,7 @@ case "catchup":
         lines += #"{"eventId":"\#(EventID.random())","type":"FundsDeposited","clientId":"\#(client)","occurredAt":"2026-11-20T\#(hour):\#(minute):00Z","data":{"amount":\#(1000 + index).00}}"# + "\n"
     }
     let bytes = Array(lines.utf8)
-    let report = try bytes.withUnsafeBufferPointer { try Ledger(log: log, rules: rules).importJSONLines($0) }
+    let report = try bytes.withUnsafeBufferPointer { try Ledger(store: log, rules: rules).importJSONLines($0) }
     // Measured: only the catch-up of what the import wrote.
     let start = now()
     let run = try engine.catchUp()
@@ -123,8 +126,8 @@ case "history":
     // One client's history (its events with the state after each) from a ledger; a client
     // with COUNT facts is added first when CLIENT has no stream yet.
     guard arguments.count >= 4 else { exit(64) }
-    let log = try EventLog(path: arguments[2], readOnly: false)
-    let ledger = Ledger(log: log, rules: rules)
+    let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
+    let ledger = Ledger(store: log, rules: rules)
     let client = arguments[3]
     if try log.version(of: "client/" + client) == 0 {
         let count = arguments.count >= 5 ? Int(arguments[4]) ?? 1000 : 1000
@@ -139,7 +142,7 @@ case "history":
         let bytes = Array(lines.utf8)
         _ = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
     }
-    let reader = Ledger(log: try EventLog(path: arguments[2], readOnly: true), rules: rules)
+    let reader = Ledger(store: try SQLiteEventStore(path: arguments[2], readOnly: true), rules: rules)
     _ = try reader.history(client)
     var best = Double.infinity
     var steps = 0

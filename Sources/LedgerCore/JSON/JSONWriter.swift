@@ -3,8 +3,14 @@
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
 
-    public init(capacity: Int = 128) {
+    /// Output for people and other programs rather than the stored form: amounts as exact
+    /// decimal strings (`"1234.50"`), and characters that could change how a reader displays
+    /// text escaped. The stored form (the default) keeps amounts as JSON numbers.
+    public var forDisplay = false
+
+    public init(capacity: Int = 128, forDisplay: Bool = false) {
         bytes.reserveCapacity(capacity)
+        self.forDisplay = forDisplay
     }
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
@@ -96,7 +102,9 @@ public struct JSONWriter {
     /// Writes an amount of money in CNY with exactly two decimals, e.g. `125000.00`.
     public mutating func money(_ value: Money) {
         separate()
+        if forDisplay { bytes.append(UInt8(ascii: "\"")) }
         bytes.append(contentsOf: value.decimalText.utf8)
+        if forDisplay { bytes.append(UInt8(ascii: "\"")) }
     }
 
     public mutating func value(_ value: JSONValue) {
@@ -123,7 +131,9 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         // Fast path: nothing to escape, copy the bytes at once.
         let plain = value.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || (forDisplay && byte >= 0x7F) {
+                return false
+            }
             bytes.append(contentsOf: utf8)
             return true
         }
@@ -131,17 +141,23 @@ public struct JSONWriter {
             bytes.append(UInt8(ascii: "\""))
             return
         }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(0x5C); bytes.append(0x22)
-            case UInt8(ascii: "\\"): bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: bytes.append(byte)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": bytes.append(0x5C); bytes.append(0x22)
+            case "\\": bytes.append(0x5C); bytes.append(0x5C)
+            case "\n": bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+            case "\r": bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case "\t": bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+            default:
+                // Control characters always; for output, also every character that could
+                // change how a reader displays the text (C1 controls, bidi overrides, U+2028).
+                if scalar.value < 0x20 || (forDisplay && scalar.changesDisplay) {
+                    let hex = Array(String(scalar.value, radix: 16).utf8)
+                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u")])
+                    bytes.append(contentsOf: Array(repeating: UInt8(ascii: "0"), count: max(0, 4 - hex.count)) + hex)
+                } else {
+                    bytes.append(contentsOf: String(scalar).utf8)
+                }
             }
         }
         bytes.append(UInt8(ascii: "\""))

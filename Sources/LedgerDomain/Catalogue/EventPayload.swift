@@ -190,8 +190,12 @@ public enum EventPayload: Sendable, Equatable {
     // MARK: - Encoding
 
     /// The compact JSON the ledger stores in `data`, always at the current schema version.
-    public var dataJSON: String {
-        var w = JSONWriter(capacity: 96)
+    public var dataJSON: String { dataJSON(forDisplay: false) }
+
+    /// The payload as JSON: the stored form, or (`forDisplay`) the output form, with amounts
+    /// as exact decimal strings and display-changing characters escaped.
+    public func dataJSON(forDisplay: Bool) -> String {
+        var w = JSONWriter(capacity: 96, forDisplay: forDisplay)
         w.beginObject()
         switch self {
         case .clientRegistered(let name, let segment, let investorType, let branch):

@@ -294,19 +294,3 @@ public enum ImportLineParser {
     }
 }
 
-extension String {
-    /// The text with control characters written as `\u{1b}`: input quoted in a message can
-    /// never drive the terminal that shows it.
-    public var escapingControlCharacters: String {
-        guard unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return self }
-        var result = ""
-        for scalar in unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                result += "\\u{" + String(scalar.value, radix: 16) + "}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
-}

@@ -79,8 +79,13 @@ public struct Rules: Sendable, Equatable {
     // MARK: - Canonical form and version
 
     /// Compact JSON of every value, in a fixed order: the input of the rules version hash.
-    public var canonicalJSON: String {
-        var w = JSONWriter(capacity: 1024)
+    public var canonicalJSON: String { json(forDisplay: false) }
+
+    /// The same document in the output form (amounts as decimal strings), for readers.
+    public var displayJSON: String { json(forDisplay: true) }
+
+    private func json(forDisplay: Bool) -> String {
+        var w = JSONWriter(capacity: 1024, forDisplay: forDisplay)
         func rate(_ name: String, _ rate: EarningRate) {
             w.key(name)
             w.beginObject()

@@ -34,7 +34,7 @@ extension ClientLedger.Audit {
                 }
                 intact = report.isIntact
                 if format == .json {
-                    print(jsonText(VerifySummary(report)))
+                    print(try jsonText(VerifySummary(report)))
                     return
                 }
                 if let position = report.firstBadPosition {
@@ -47,24 +47,6 @@ extension ClientLedger.Audit {
                 }
             }
             if !intact { throw ExitCode(1) }
-        }
-    }
-
-    struct VerifySummary: Encodable {
-        var intact: Bool
-        var eventsChecked: Int64
-        var firstBadPosition: Int64?
-        var problem: String?
-        var missingTriggers: [String]
-        var headHash: String
-
-        init(_ report: ChainReport) {
-            intact = report.isIntact
-            eventsChecked = report.eventsChecked
-            firstBadPosition = report.firstBadPosition
-            problem = report.problem
-            missingTriggers = report.missingTriggers
-            headHash = report.headHash
         }
     }
 }
@@ -94,7 +76,7 @@ extension ClientLedger.Audit {
                 }
                 intact = export.intact
                 let sink = try OutputSink(path: output)
-                for line in export.lines { sink.write(line) }
+                for line in try export.lines() { sink.write(line) }
                 sink.close()
                 if !intact { printError("BROKEN: an exported event's hash does not verify (see hashVerifies)") }
             }

@@ -35,16 +35,11 @@ extension ClientLedger {
                 switch format {
                 case .json:
                     print("[")
-                    for (index, step) in steps.enumerated() { print(historyJSON(step) + (index == steps.count - 1 ? "" : ",")) }
+                    for (index, step) in steps.enumerated() { print(try HistoryView.json(step) + (index == steps.count - 1 ? "" : ",")) }
                     print("]")
                 case .csv:
-                    print("position,version,type,occurredAt,recordedAt,causationId,tier,pointsAvailable,netAssets,data")
-                    for step in steps {
-                        let state = step.stateAfter
-                        print([String(step.event.position), String(step.event.version), step.event.type, step.event.occurredAt,
-                               step.event.recordedAt, step.metadata.causationId ?? "", state.tier.rawValue,
-                               String(state.pointsAvailable), state.netAssets.decimalText, step.event.data].map(csvField).joined(separator: ","))
-                    }
+                    print(HistoryView.csvHeader)
+                    for step in steps { print(try HistoryView.csvRow(step)) }
                 case .text:
                     print(table(["pos", "ver", "occurredAt", "type", "tier", "points", "net assets", "caused by", "data"], steps.map { step in
                         let state = step.stateAfter
@@ -54,29 +49,6 @@ extension ClientLedger {
                     }))
                 }
             }
-        }
-
-        private func csvField(_ text: String) -> String {
-            guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
-            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-
-        private func historyJSON(_ step: HistoryStep) -> String {
-            let state = step.stateAfter
-            var w = JSONWriter(capacity: 512)
-            w.beginObject()
-            w.key("event"); w.raw(EventWire.json(step.event))
-            w.key("stateAfter"); w.beginObject()
-            w.key("tier"); w.string(state.tier.rawValue)
-            w.key("pointsAvailable"); w.int(state.pointsAvailable)
-            w.key("lifetimePoints"); w.int(state.lifetimePoints)
-            w.key("netAssets"); w.money(state.netAssets)
-            w.key("riskLevel"); if let risk = state.risk { w.string(risk.level.rawValue) } else { w.null() }
-            w.key("holdings"); w.beginArray(); for holding in state.holdings.sorted() { w.string(holding) }; w.endArray()
-            w.key("offboarded"); w.bool(state.isOffboarded)
-            w.endObject()
-            w.endObject()
-            return w.text
         }
     }
 }

@@ -74,7 +74,7 @@ extension ClientLedger {
                 }
                 let seconds = Date().timeIntervalSince(started)
                 if format == .json {
-                    print(jsonText(ImportSummary(report, seconds: seconds)))
+                    print(try jsonText(ImportSummary(report, seconds: seconds)))
                 } else {
                     var text = "imported \(report.factsWritten) events (+\(report.decisionsWritten) decisions)"
                     if report.alreadyStored > 0 { text += ", \(report.alreadyStored) already stored" }
@@ -83,23 +83,6 @@ extension ClientLedger {
                     print(text)
                 }
             }
-        }
-    }
-
-    struct ImportSummary: Encodable {
-        var received, factsWritten, decisionsWritten, alreadyStored, batchesCommitted: Int
-        var firstPosition, lastPosition: Int64?
-        var seconds: Double
-
-        init(_ report: Ledger.ImportReport, seconds: Double) {
-            received = report.received
-            factsWritten = report.factsWritten
-            decisionsWritten = report.decisionsWritten
-            alreadyStored = report.alreadyStored
-            batchesCommitted = report.batchesCommitted
-            firstPosition = report.firstPosition
-            lastPosition = report.lastPosition
-            self.seconds = (seconds * 1000).rounded() / 1000
         }
     }
 }
@@ -147,7 +130,7 @@ extension ClientLedger {
                 let report = try Ledger(store: log, rules: rules).importEvents(incoming)
                 let position = report.firstPosition ?? 0
                 if format == .json {
-                    print(jsonText(ImportSummary(report, seconds: 0)))
+                    print(try jsonText(ImportSummary(report, seconds: 0)))
                 } else if report.alreadyStored > 0 {
                     print("already stored: \(incoming[0].eventId) (nothing written)")
                 } else {
@@ -207,7 +190,7 @@ extension ClientLedger {
                 if format == .json { print("[") }
                 try log.scan(query) { event in
                     if format == .json {
-                        print((first ? "" : ",") + EventWire.json(event))
+                        print((first ? "" : ",") + (try EventWire.json(event)))
                         first = false
                     } else {
                         rows.append([String(event.position), event.stream, String(event.version), event.type, event.occurredAt, event.data])

@@ -41,14 +41,14 @@ extension ClientLedger.Projections {
                     return
                 }
                 let statuses = try engine.status()
-                stale = statuses.contains { $0.stale || $0.builtAt.isEmpty }
+                stale = statuses.contains { $0.stale || $0.builtAt == nil }
                 if format == .json {
-                    print(jsonText(statuses))
+                    print(try jsonText(statuses))
                 } else {
                     print("rules in force: \(engine.rulesVersion)")
                     print(table(["projection", "checkpoint", "lag", "rules version", "stale", "built at"], statuses.map {
-                        [$0.name, String($0.checkpoint), String($0.lag), $0.rulesVersion.isEmpty ? "-" : $0.rulesVersion,
-                         $0.stale ? "STALE" : "no", $0.builtAt.isEmpty ? "never" : $0.builtAt]
+                        [$0.name, String($0.checkpoint), String($0.lag), $0.rulesVersion ?? "-",
+                         $0.stale ? "STALE" : "no", $0.builtAt ?? "never"]
                     }))
                 }
             }
@@ -71,7 +71,7 @@ extension ClientLedger.Projections {
                 let show = stderrIsTerminal
                 let run = try engine.rebuild { if show { printError("  \($0)") } }
                 if format == .json {
-                    print(jsonText(run))
+                    print(try jsonText(run))
                 } else {
                     print("rebuilt membership, retention and eligibility: \(run.eventsApplied) events of \(run.clientsWritten) clients up to position \(run.toPosition) in \(String(format: "%.2f", run.seconds)) s (rules \(engine.rulesVersion))")
                 }
@@ -97,7 +97,7 @@ extension ClientLedger.Projections {
                 let engine = try ProjectionEngine(store: try global.openLog(readOnly: true).projectionStore(), rules: current)
                 let diff = try engine.diff(against: proposed, projections: name.map { [$0] } ?? Set(ProjectionName.allCases))
                 if format == .json {
-                    print(jsonText(diff))
+                    print(try jsonText(diff))
                     return
                 }
                 print("rules \(diff.currentRulesVersion) → \(diff.proposedRulesVersion), \(diff.clients) clients, as of \(diff.asOf)")
@@ -107,7 +107,7 @@ extension ClientLedger.Projections {
                 }
                 print(table(["change", "clients"], diff.counts.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
                 print("")
-                print(table(["client", "what", "from", "to"], diff.changes.prefix(limit).map { [$0.client, $0.what, $0.from, $0.to] }))
+                print(table(["client", "what", "from", "to"], diff.changes.prefix(limit).map { [$0.clientId, $0.what, $0.from, $0.to] }))
                 if diff.changes.count > limit { print("… \(diff.changes.count - limit) more (use --format json for all)") }
             }
         }

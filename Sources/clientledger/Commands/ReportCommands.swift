@@ -36,12 +36,12 @@ extension ClientLedger {
                 let rows = try engine.membership(client: client, tier: tier.flatMap(Tier.init(rawValue:)), withHistory: client != nil)
                 if let client, rows.isEmpty { throw InputError(line: nil, field: "client", problem: "no client \(client) in the membership projection") }
                 if read.format == .json {
-                    print(jsonText(client == nil ? AnyEncodable(rows) : AnyEncodable(rows[0])))
+                    print(try jsonText(client == nil ? AnyEncodable(rows) : AnyEncodable(rows[0])))
                     return
                 }
                 print(table(["client", "tier", "since", "rules tier", "available", "expiring 90d", "lifetime", "qualifying", "net assets"], rows.map {
-                    [$0.client, $0.tier, String(($0.tierSince ?? "-").prefix(10)), $0.rulesTier, String($0.pointsAvailable),
-                     String($0.pointsExpiring90d), String($0.pointsLifetime), String($0.pointsQualifying), $0.netAssets]
+                    [$0.clientId, $0.tier, String(($0.tierSince ?? "-").prefix(10)), $0.rulesTier, String($0.pointsAvailable),
+                     String($0.pointsExpiring90d), String($0.pointsLifetime), String($0.pointsQualifying), $0.netAssets.decimalText]
                 }))
                 if let history = rows.first?.tierHistory, client != nil, !history.isEmpty {
                     print("\ntier history:")
@@ -78,11 +78,11 @@ extension ClientLedger {
                 if let client, rows.isEmpty { throw InputError(line: nil, field: "client", problem: "no client \(client) in the eligibility projection") }
                 if eligibleOnly { rows = rows.filter(\.eligible) }
                 if read.format == .json {
-                    print(jsonText(rows))
+                    print(try jsonText(rows))
                     return
                 }
                 print(table(["client", "product", "eligible", "failed checks"], rows.map {
-                    [$0.client, $0.product, $0.eligible ? "yes" : "no", $0.failedChecks.joined(separator: ", ")]
+                    [$0.clientId, $0.productId, $0.eligible ? "yes" : "no", $0.failedChecks.joined(separator: ", ")]
                 }))
                 if product != nil { print("\(rows.filter(\.eligible).count) of \(rows.count) clients eligible") }
             }
@@ -112,7 +112,7 @@ extension ClientLedger.Metrics {
                 let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
                 let metrics = try engine.retentionMetrics(asOf: moment)
                 if read.format == .json {
-                    print(jsonText(metrics))
+                    print(try jsonText(metrics))
                     return
                 }
                 print("retention as of \(metrics.asOf): \(metrics.clients) clients, \(metrics.activeClients) active, \(metrics.churned) churned, \(metrics.reactivations) reactivations (\(metrics.reactivationsLast365Days) in the last 365 days)")

@@ -20,14 +20,14 @@ extension ClientLedger.RulesCommand {
 
         @OptionGroup var rulesOptions: RulesOptions
 
-        @Option(help: "text (the YAML), or json (the canonical form that the version hashes).")
+        @Option(help: "text (the YAML), or json: {version, rules, canonical} (canonical: the exact text the version hashes).")
         var format: OutputFormat = .text
 
         func run() throws {
             try runMapped {
                 let rules = try rulesOptions.load()
                 if format == .json {
-                    print(rules.canonicalJSON)
+                    print(RulesView.json(rules))
                     return
                 }
                 print("# rules version \(rules.version)")

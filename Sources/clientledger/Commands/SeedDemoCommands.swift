@@ -171,7 +171,7 @@ extension ClientLedger {
                 print("eligible for the structured note STRUCT-04 (R4, Gold and up): \(eligible) clients")
                 let sample = try engine.eligibility(client: busiest[busiest.count / 2].0)
                 for row in sample {
-                    print("  \(row.client) \(row.product): " + (row.eligible ? "eligible" : row.failedChecks.joined(separator: ", ")))
+                    print("  \(row.clientId) \(row.productId): " + (row.eligible ? "eligible" : row.failedChecks.joined(separator: ", ")))
                 }
 
                 section("7. A rules change: Silver from 2,000 to 1,000 points, Gold from 10,000 to 6,000")

@@ -110,24 +110,12 @@ extension Timestamp {
     }
 }
 
-/// JSON text of an encodable value, keys sorted, for `--format json`.
-func jsonText<T: Encodable>(_ value: T) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(value) else { return "{}" }
-    return String(decoding: data, as: UTF8.self)
+/// JSON text of an encodable value in the output convention, for `--format json`.
+func jsonText<T: Encodable>(_ value: T) throws -> String {
+    try OutputJSON.text(value)
 }
 
-/// A plain text table with aligned columns.
+/// A plain text table with aligned columns, cells escaped for display.
 func table(_ header: [String], _ rows: [[String]]) -> String {
-    var widths = header.map(\.count)
-    for row in rows {
-        for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
-    }
-    func line(_ cells: [String]) -> String {
-        cells.enumerated().map { index, cell in
-            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-        }.joined(separator: "  ")
-    }
-    return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n")
+    TextTable.render(header, rows)
 }
