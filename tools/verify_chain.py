@@ -32,11 +32,13 @@ import sqlite3
 import struct
 import sys
 
-REQUIRED_TRIGGERS = (
-    "events_append_only_update",
-    "events_append_only_delete",
-    "events_gap_free",
-)
+# The log is stored in `log` and its catalogues (`events` is a view over them, with the
+# original columns and text forms): every one of those tables must refuse UPDATE and DELETE.
+REQUIRED_TRIGGERS = tuple(
+    f"{table}_append_only_{op}"
+    for table in ("log", "streams", "event_types", "rules_versions")
+    for op in ("update", "delete")
+) + ("log_gap_free",)
 
 GENESIS = bytes(32)
 
@@ -133,7 +135,7 @@ def verify_chain(cursor, progress=None):
 def trigger_problems(cursor):
     """Names of required triggers that are missing or altered, with a short reason each."""
     cursor.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'"
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
     )
     found = {}
     for name, sql in cursor:

@@ -63,27 +63,31 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String { iso8601 }
 
     public var iso8601: String {
+        String(unsafeUninitializedCapacity: 24) { buffer in
+            write(into: buffer)
+            return 24
+        }
+    }
+
+    /// Writes the 24 bytes of `iso8601` into `buffer` (hot paths: appends, scans, audits).
+    public func write(into buffer: UnsafeMutableBufferPointer<UInt8>) {
         let days = dayNumber
         let (year, month, day) = Self.civil(fromDays: days)
         let msOfDay = millisecondsSinceEpoch - days * Self.millisecondsPerDay
-        let fields: [(Int64, Int, UInt8)] = [
-            (year, 4, 45), (month, 2, 45), (day, 2, 84), (msOfDay / 3_600_000, 2, 58),
-            ((msOfDay / 60_000) % 60, 2, 58), ((msOfDay / 1000) % 60, 2, 46), (msOfDay % 1000, 3, 90),
-        ]
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            var index = 0
-            for (value, width, separator) in fields {
-                var rest = value
-                for k in stride(from: width - 1, through: 0, by: -1) {
-                    buffer[index + k] = UInt8(48 + rest % 10)
-                    rest /= 10
-                }
-                index += width
-                buffer[index] = separator
-                index += 1
+        @inline(__always) func put(_ value: Int64, _ width: Int, at start: Int) {
+            var rest = value
+            for k in stride(from: start + width - 1, through: start, by: -1) {
+                buffer[k] = UInt8(48 + rest % 10)
+                rest /= 10
             }
-            return index
         }
+        put(year, 4, at: 0); buffer[4] = 45
+        put(month, 2, at: 5); buffer[7] = 45
+        put(day, 2, at: 8); buffer[10] = 84
+        put(msOfDay / 3_600_000, 2, at: 11); buffer[13] = 58
+        put((msOfDay / 60_000) % 60, 2, at: 14); buffer[16] = 58
+        put((msOfDay / 1000) % 60, 2, at: 17); buffer[19] = 46
+        put(msOfDay % 1000, 3, at: 20); buffer[23] = 90
     }
 
     /// The date alone, `2026-03-02`.

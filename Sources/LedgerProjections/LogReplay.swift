@@ -35,20 +35,6 @@ enum LogReplay {
     /// lists rather than fresh pages.
     static let chunkSize = 1_024
 
-    /// Event types by their UTF-8 names, most frequent first.
-    private static let typeNames: [(EventType, [UInt8])] = [
-        EventType.tradeExecuted, .pointsAwarded, .interactionLogged, .fundsDeposited, .productPurchased, .pointsRedeemed,
-        .surveyAnswered, .tierChanged, .fundsWithdrawn, .productRedeemed, .pointsAdjusted, .pointsExpired, .riskAssessed,
-        .clientRegistered, .clientProfileUpdated, .clientOffboarded, .campaignDefined, .campaignLaunched, .campaignClosed,
-    ].map { ($0, Array($0.rawValue.utf8)) }
-
-    private static func eventType(_ bytes: UnsafeRawBufferPointer) -> EventType? {
-        for (type, name) in typeNames where name.count == bytes.count {
-            if name.withUnsafeBytes({ $0.elementsEqual(bytes) }) { return type }
-        }
-        return nil
-    }
-
     /// Calls `body` with each client event after `position`, in position order, up to `head`.
     static func replay(
         _ log: any EventStore, after position: Int64, through head: Int64, partition: Partition? = nil,
@@ -121,20 +107,33 @@ enum LogReplay {
     ) throws {
         var chunk = RawChunk()
         chunk.rows.reserveCapacity(chunkSize)
+        // Client ids and event types, worked out once per stream and per type.
+        var clientIds: [Int64: String] = [:]
+        var types: [Int64: EventType] = [:]
         try log.replay(category: "client", after: position, through: head) { row in
-            if let partition, !partition.contains(row.stream) { return }
-            guard let type = eventType(row.type) else {
-                throw ReplayError(position: row.position, problem: "unknown event type \(String(decoding: row.type, as: UTF8.self))")
+            if let partition, !partition.contains(streamKey: row.streamKey) { return }
+            let type: EventType
+            if let known = types[row.typeKey] {
+                type = known
+            } else {
+                guard let named = EventType(rawValue: row.type) else {
+                    throw ReplayError(position: row.position, problem: "unknown event type \(row.type)")
+                }
+                types[row.typeKey] = named
+                type = named
             }
-            guard let occurred = Timestamp(iso8601Bytes: row.occurredAt.bindMemory(to: UInt8.self)) else {
-                throw ReplayError(position: row.position, problem: "occurred_at is not a time")
+            let clientId: String
+            if let known = clientIds[row.streamKey] {
+                clientId = known
+            } else {
+                clientId = String(row.stream.dropFirst(7))
+                clientIds[row.streamKey] = clientId
             }
-            let clientId = String(decoding: row.stream.dropFirst(7), as: UTF8.self)
             let start = chunk.data.count
             chunk.data.append(contentsOf: row.data)
             chunk.rows.append(RawRow(
                 position: row.position, clientId: clientId, type: type, schemaVersion: row.schemaVersion,
-                occurredAt: occurred, dataStart: start, dataEnd: chunk.data.count))
+                occurredAt: row.occurredAt, dataStart: start, dataEnd: chunk.data.count))
             if chunk.rows.count == chunkSize {
                 try send(chunk)
                 chunk = RawChunk()
@@ -186,13 +185,13 @@ struct Partition: Sendable {
     var index: Int
     var count: Int
 
-    func contains(_ stream: UnsafeRawBufferPointer) -> Bool {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
-        for byte in stream {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return Int(hash % UInt64(count)) == index
+    func contains(streamKey: Int64) -> Bool {
+        // Mixed so that consecutive keys spread over the partitions (splitmix64's finalizer).
+        var z = UInt64(bitPattern: streamKey) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(z % UInt64(count)) == index
     }
 }
 

@@ -38,10 +38,11 @@ public enum LedgerSchema {
             """)
 
     /// Every migration, in order.
-    public static let migrations: [Migration] = [eventLog]
+    public static let migrations: [Migration] = [eventLog, CompactLog.migration]
 
     /// The triggers that make the log append-only; `audit verify` checks they are in place.
-    public static let requiredTriggers = [
-        "events_append_only_update", "events_append_only_delete", "events_gap_free",
-    ]
+    public static let requiredTriggers = CompactLog.requiredTriggers
+
+    /// The triggers of the original form (`events` as a table), before migration 0002.
+    static let originalTriggers = ["events_append_only_update", "events_append_only_delete", "events_gap_free"]
 }

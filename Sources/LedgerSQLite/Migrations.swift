@@ -4,11 +4,21 @@ import LedgerCore
 /// schema is a new migration at the end of the list.
 public struct Migration: Sendable {
     public let name: String
+    /// The SQL it runs, or (for a change SQL alone cannot make) the code it runs.
     public let sql: String
+    let body: (@Sendable (Connection) throws -> Void)?
 
     public init(name: String, sql: String) {
         self.name = name
         self.sql = sql
+        self.body = nil
+    }
+
+    /// A migration that runs code inside its transaction (after `sql`).
+    init(name: String, sql: String = "", body: @escaping @Sendable (Connection) throws -> Void) {
+        self.name = name
+        self.sql = sql
+        self.body = body
     }
 }
 
@@ -55,7 +65,8 @@ public struct Migrator: Sendable {
                 let already = try connection.scalarInt(
                     "SELECT count(*) FROM schema_migrations WHERE name = ?", [migration.name])
                 guard already == 0 else { return }
-                try connection.execute(migration.sql)
+                if !migration.sql.isEmpty { try connection.execute(migration.sql) }
+                try migration.body?(connection)
                 let record = try connection.prepare("INSERT INTO schema_migrations(name, applied_at) VALUES(?, ?)")
                 record.bind(migration.name, at: 1)
                 record.bind(moment.iso8601, at: 2)

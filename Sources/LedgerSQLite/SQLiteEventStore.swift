@@ -15,6 +15,8 @@ public final class SQLiteEventStore: EventStore {
     /// The connection, shared with the projection tables of the same file.
     public let connection: Connection
     let clock: any LedgerClock
+    /// Stream, type and rules-version numbers of the lean stored form, cached.
+    let catalog = Catalog()
     public var location: String { connection.path }
     public var path: String { connection.path }
     public var isReadOnly: Bool { connection.mode == .readOnly }
@@ -108,7 +110,10 @@ public final class SQLiteEventStore: EventStore {
         }
         guard unknown.isEmpty else { throw StorageError.schemaNewer(location: path, unknown: unknown) }
         if !applied.isEmpty {
-            let missing = try missingAppendOnlyGuards()
+            // The guards of the schema the file has now: a ledger in the original form is
+            // checked against the original triggers before it is converted.
+            let required = applied.contains(CompactLog.migration.name) ? LedgerSchema.requiredTriggers : LedgerSchema.originalTriggers
+            let missing = try missingGuards(of: required)
             guard missing.isEmpty else { throw StorageError.appendOnlyGuardsMissing(location: path, missing: missing) }
         }
         try connection.enableWAL()
@@ -131,11 +136,18 @@ public final class SQLiteEventStore: EventStore {
         // first would leave the outer one stale, so nesting is refused.
         guard !connection.isInTransaction else { throw StorageError.nestedWrite }
         guard !isReadOnly else { throw StorageError.readOnly(location: path) }
-        return try mapped {
-            try connection.write {
-                let transaction = try SQLiteAppendTransaction(connection: connection, recordedAt: clock.now())
-                return try body(transaction)
+        do {
+            let result = try mapped {
+                try connection.write {
+                    let transaction = try SQLiteAppendTransaction(connection: connection, catalog: catalog, recordedAt: clock.now())
+                    return try body(transaction)
+                }
             }
+            try catalog.commit()
+            return result
+        } catch {
+            catalog.rollback()
+            throw error
         }
     }
 
@@ -151,7 +163,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func head() throws -> ChainHead {
         try mapped {
-            let statement = try connection.cached("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+            let statement = try connection.cached("SELECT position, hash FROM log ORDER BY position DESC LIMIT 1")
             defer { statement.reset() }
             guard try statement.step() else { return .empty }
             return ChainHead(position: statement.int64(at: 0), hash: statement.blob(at: 1))
@@ -159,12 +171,18 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func version(of stream: String) throws -> Int64 {
-        try mapped { try connection.scalarInt("SELECT coalesce(max(version), 0) FROM events WHERE stream = ?", [stream]) }
+        try mapped {
+            guard let id = try catalog.id(of: stream, .stream, on: connection) else { return 0 }
+            let statement = try connection.cached("SELECT coalesce(max(version), 0) FROM log WHERE stream_id = ?")
+            defer { statement.reset() }
+            statement.bind(id, at: 1)
+            return try statement.step() ? statement.int64(at: 0) : 0
+        }
     }
 
     public func hash(at position: Int64) throws -> [UInt8]? {
         try mapped {
-            let statement = try connection.cached("SELECT hash FROM events WHERE position = ?")
+            let statement = try connection.cached("SELECT hash FROM log WHERE position = ?")
             defer { statement.reset() }
             statement.bind(position, at: 1)
             return try statement.step() ? statement.blob(at: 0) : nil
@@ -178,8 +196,7 @@ public final class SQLiteEventStore: EventStore {
     public func streamIds(category: String) throws -> [String] {
         try mapped {
             let prefix = category + "/"
-            let statement = try connection.prepare(
-                "SELECT substr(stream, ?3) FROM events WHERE stream >= ?1 AND stream < ?2 AND version = 1 ORDER BY stream")
+            let statement = try connection.prepare("SELECT substr(name, ?3) FROM streams WHERE name >= ?1 AND name < ?2 ORDER BY name")
             statement.bind(prefix, at: 1)
             statement.bind(category + "0", at: 2)
             statement.bind(Int64(prefix.utf8.count + 1), at: 3)
@@ -191,26 +208,25 @@ public final class SQLiteEventStore: EventStore {
 
     public func streamCount(category: String) throws -> Int {
         try mapped {
-            Int(try connection.scalarInt(
-                "SELECT count(*) FROM events WHERE stream >= ? AND stream < ? AND version = 1", [category + "/", category + "0"]))
+            Int(try connection.scalarInt("SELECT count(*) FROM streams WHERE name >= ? AND name < ?", [category + "/", category + "0"]))
         }
     }
 
     public func missingAppendOnlyGuards() throws -> [String] {
-        try mapped {
-            let triggers = try connection.prepare(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")
-            var found: [String: String] = [:]
-            while try triggers.step() { found[triggers.string(at: 0)] = triggers.string(at: 1) }
-            return LedgerSchema.requiredTriggers.filter { name in
-                !(found[name]?.contains("RAISE(ABORT") ?? false)
-            }
-        }
+        try mapped { try missingGuards(of: LedgerSchema.requiredTriggers) }
+    }
+
+    private func missingGuards(of required: [String]) throws -> [String] {
+        let triggers = try connection.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        var found: [String: String] = [:]
+        while try triggers.step() { found[triggers.string(at: 0)] = triggers.string(at: 1) }
+        return required.filter { name in !(found[name]?.contains("RAISE(ABORT") ?? false) }
     }
 
     public func scan(_ query: EventQuery, _ body: (RecordedEvent) throws -> Bool) throws {
         try mapped {
-            let (sql, bindings) = query.sql()
+            guard let (sql, bindings) = try query.sql(catalog: catalog, connection: connection) else { return }
+            if query.stream == nil { try catalog.loadAllStreams(on: connection) }
             let statement = try connection.prepare(sql)
             for (offset, binding) in bindings.enumerated() {
                 let index = Int32(offset + 1)
@@ -220,12 +236,7 @@ public final class SQLiteEventStore: EventStore {
                 }
             }
             while try statement.step() {
-                let event = RecordedEvent(
-                    position: statement.int64(at: 0), stream: statement.string(at: 1), version: statement.int64(at: 2),
-                    eventId: statement.string(at: 3), type: statement.string(at: 4), schemaVersion: statement.int(at: 5),
-                    occurredAt: statement.string(at: 6), recordedAt: statement.string(at: 7), data: statement.string(at: 8),
-                    metadata: statement.string(at: 9), hash: statement.blob(at: 10))
-                guard try body(event) else { break }
+                guard try body(try StoredRow.recorded(statement, catalog: catalog, connection: connection)) else { break }
             }
         }
     }
@@ -234,27 +245,40 @@ public final class SQLiteEventStore: EventStore {
         category: String, after position: Int64, through head: Int64, _ body: (StoredEventBytes) throws -> Void
     ) throws {
         try mapped {
+            try catalog.loadAllStreams(on: connection)
+            let prefix = category + "/"
+            var inCategory: [Int64: Bool] = [:]
             let statement = try connection.prepare(
                 """
-                SELECT position, stream, type, schema_version, occurred_at, data FROM events
-                WHERE position > ?1 AND position <= ?2 AND stream >= ?3 AND stream < ?4
-                ORDER BY position
+                SELECT position, stream_id, type_id, schema_version, occurred_ms, data FROM log
+                WHERE position > ?1 AND position <= ?2 ORDER BY position
                 """)
             statement.bind(position, at: 1)
             statement.bind(head, at: 2)
-            statement.bind(category + "/", at: 3)
-            statement.bind(category + "0", at: 4)
             while try statement.step() {
-                try statement.withBytes(at: 1) { stream in
-                    try statement.withBytes(at: 2) { type in
-                        try statement.withBytes(at: 4) { occurred in
-                            try statement.withBytes(at: 5) { data in
-                                try body(StoredEventBytes(
-                                    position: statement.int64(at: 0), stream: stream, type: type,
-                                    schemaVersion: statement.int(at: 3), occurredAt: occurred, data: data))
-                            }
-                        }
+                let streamId = statement.int64(at: 1)
+                let stream: String
+                if let known = inCategory[streamId] {
+                    guard known, let name = try catalog.name(of: streamId, .stream, on: connection) else { continue }
+                    stream = name
+                } else {
+                    guard let name = try catalog.name(of: streamId, .stream, on: connection) else {
+                        throw StorageError.corrupt("position \(statement.int64(at: 0)): stream \(streamId) is not in the catalogue")
                     }
+                    let belongs = name.hasPrefix(prefix)
+                    inCategory[streamId] = belongs
+                    guard belongs else { continue }
+                    stream = name
+                }
+                let typeId = statement.int64(at: 2)
+                guard let type = try catalog.name(of: typeId, .type, on: connection) else {
+                    throw StorageError.corrupt("position \(statement.int64(at: 0)): event type \(typeId) is not in the catalogue")
+                }
+                try statement.withBytes(at: 5) { data in
+                    try body(StoredEventBytes(
+                        position: statement.int64(at: 0), stream: stream, streamKey: streamId, type: type, typeKey: typeId,
+                        schemaVersion: statement.int(at: 3), occurredAt: Timestamp(millisecondsSinceEpoch: statement.int64(at: 4)),
+                        data: data))
                 }
             }
         }
@@ -263,133 +287,6 @@ public final class SQLiteEventStore: EventStore {
 
 @available(*, unavailable)
 extension SQLiteEventStore: Sendable {}
-
-// MARK: - Appending inside a transaction
-
-/// Appends inside one open write transaction: assigns positions and versions, extends the
-/// hash chain. Only valid inside `SQLiteEventStore.write`.
-final class SQLiteAppendTransaction: AppendTransaction {
-    public let connection: Connection
-    private let insert: Statement
-    private let versionQuery: Statement
-    private(set) var lastPosition: Int64
-    private(set) var lastHash: [UInt8]
-    let recordedAt: String
-    private var versions: [String: Int64] = [:]
-    /// When the log was empty as the transaction began, the only stored ids are the ones
-    /// written in it: they are kept here and no lookup touches the index.
-    private var idsWrittenToEmptyLog: Set<UInt64>?
-
-    init(connection: Connection, recordedAt: Timestamp) throws {
-        self.connection = connection
-        insert = try connection.cached(
-            """
-            INSERT INTO events(position, stream, version, event_id, type, schema_version,
-                               occurred_at, recorded_at, data, metadata, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        versionQuery = try connection.cached("SELECT coalesce(max(version), 0) FROM events WHERE stream = ?")
-        let head = try connection.cached("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
-        defer { head.reset() }
-        if try head.step() {
-            lastPosition = head.int64(at: 0)
-            lastHash = head.blob(at: 1)
-        } else {
-            lastPosition = 0
-            lastHash = HashChain.genesis
-        }
-        self.recordedAt = recordedAt.iso8601
-        if lastPosition == 0 { idsWrittenToEmptyLog = [] }
-    }
-
-    func version(of stream: String) throws -> Int64 {
-        if let known = versions[stream] { return known }
-        versionQuery.bind(stream, at: 1)
-        defer { versionQuery.reset() }
-        let version = try versionQuery.step() ? versionQuery.int64(at: 0) : 0
-        versions[stream] = version
-        return version
-    }
-
-    /// A 64-bit key of an event id: its first 16 hex digits (ids are UUIDs, random or
-    /// hash-derived). Equal ids give equal keys; a shared key only costs one real lookup.
-    static func shortKey(_ id: String) -> UInt64 {
-        var key: UInt64 = 0
-        var digits = 0
-        for byte in id.utf8 where digits < 16 {
-            let value: UInt8
-            switch byte {
-            case 48...57: value = byte - 48
-            case 97...102: value = byte - 87
-            case 65...70: value = byte - 55
-            default: continue
-            }
-            key = key << 4 | UInt64(value)
-            digits += 1
-        }
-        return key
-    }
-
-    func storedEvent(id: String) throws -> StoredIdentity? {
-        if let written = idsWrittenToEmptyLog, !written.contains(Self.shortKey(id)) { return nil }
-        return try Self.storedEvent(id: id, on: connection)
-    }
-
-    static func storedEvent(id: String, on connection: Connection) throws -> StoredIdentity? {
-        let query = try connection.cached("SELECT position, version, stream, type, data FROM events WHERE event_id = ?")
-        query.bind(id, at: 1)
-        defer { query.reset() }
-        guard try query.step() else { return nil }
-        return StoredIdentity(
-            position: query.int64(at: 0), version: query.int64(at: 1), stream: query.string(at: 2),
-            type: query.string(at: 3), data: query.string(at: 4))
-    }
-
-    @discardableResult
-    func append(_ event: NewEvent) throws -> AppendOutcome {
-        let version = try self.version(of: event.stream) + 1
-        let position = lastPosition + 1
-        let occurredAt = event.occurredAt.iso8601
-        let hash = HashChain.hash(
-            previous: lastHash,
-            HashChain.Fields(
-                position: position, stream: event.stream, version: version, eventId: event.eventId,
-                type: event.type, schemaVersion: Int64(event.schemaVersion), occurredAt: occurredAt,
-                recordedAt: recordedAt, data: event.data, metadata: event.metadata))
-        insert.bind(position, at: 1)
-        insert.bind(event.stream, at: 2)
-        insert.bind(version, at: 3)
-        insert.bind(event.eventId, at: 4)
-        insert.bind(event.type, at: 5)
-        insert.bind(event.schemaVersion, at: 6)
-        insert.bind(occurredAt, at: 7)
-        insert.bind(recordedAt, at: 8)
-        insert.bind(event.data, at: 9)
-        insert.bind(event.metadata, at: 10)
-        insert.bind(hash, at: 11)
-        do {
-            try insert.run()
-        } catch {
-            // Which constraint failed decides the kind: another writer took the version
-            // (a conflict), or the id is stored (a reuse). Asked of the data, not the message.
-            if error.isUniqueViolation {
-                let stored = try Self.storedEvent(id: event.eventId, on: connection)
-                if let stored { throw StorageError.eventIdReused(eventId: event.eventId, position: stored.position) }
-                versions[event.stream] = nil
-                throw StorageError.conflict(stream: event.stream, expected: .exact(version - 1), actual: try self.version(of: event.stream))
-            }
-            throw error
-        }
-        lastPosition = position
-        lastHash = hash
-        versions[event.stream] = version
-        idsWrittenToEmptyLog?.insert(Self.shortKey(event.eventId))
-        return AppendOutcome(position: position, version: version, written: true)
-    }
-}
-
-@available(*, unavailable)
-extension SQLiteAppendTransaction: Sendable {}
 
 // MARK: - Errors
 
@@ -404,46 +301,5 @@ extension StorageError {
         case 10: self = .backend("\(location): the disk could not be read or written (\(error.message))")  // SQLITE_IOERR
         default: self = .backend("\(location): \(error.message) (SQLite error \(error.extendedCode))")
         }
-    }
-}
-
-// MARK: - Queries
-
-extension EventQuery {
-    enum Binding { case text(String), integer(Int64) }
-
-    func sql() -> (String, [Binding]) {
-        var clauses: [String] = []
-        var bindings: [Binding] = []
-        if let stream {
-            clauses.append("stream = ?")
-            bindings.append(.text(stream))
-        }
-        if !types.isEmpty {
-            clauses.append("type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")")
-            bindings.append(contentsOf: types.map { .text($0) })
-        }
-        if let fromPosition {
-            clauses.append("position >= ?")
-            bindings.append(.integer(fromPosition))
-        }
-        if let toPosition {
-            clauses.append("position <= ?")
-            bindings.append(.integer(toPosition))
-        }
-        for (column, bound, op) in [
-            ("occurred_at", occurredFrom, ">="), ("occurred_at", occurredTo, "<="),
-            ("recorded_at", recordedFrom, ">="), ("recorded_at", recordedTo, "<="),
-        ] {
-            if let bound {
-                clauses.append("\(column) \(op) ?")
-                bindings.append(.text(bound.iso8601))
-            }
-        }
-        var sql = "SELECT position, stream, version, event_id, type, schema_version, occurred_at, recorded_at, data, metadata, hash FROM events"
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY position"
-        if let limit { sql += " LIMIT \(max(0, limit))" }
-        return (sql, bindings)
     }
 }

@@ -27,6 +27,39 @@ extension RecordedEvent {
 }
 
 extension EventStore {
+    /// The chain fields of `scan(.all)`, for backends without a faster path.
+    public func scanChainFromEvents(_ body: (HashChain.FieldBytes, Int64, UnsafeRawBufferPointer) throws -> Bool) throws {
+        var keys: [String: Int64] = [:]
+        try scan(.all) { event in
+            let key = keys[event.stream] ?? Int64(keys.count)
+            keys[event.stream] = key
+            var e = event
+            return try e.stream.withUTF8 { stream in
+                try e.eventId.withUTF8 { eventId in
+                    try e.type.withUTF8 { type in
+                        try e.occurredAt.withUTF8 { occurredAt in
+                            try e.recordedAt.withUTF8 { recordedAt in
+                                try e.data.withUTF8 { data in
+                                    try e.metadata.withUTF8 { metadata in
+                                        try e.hash.withUnsafeBytes { hash in
+                                            try body(HashChain.FieldBytes(
+                                                position: event.position, version: event.version,
+                                                schemaVersion: Int64(event.schemaVersion), stream: UnsafeRawBufferPointer(stream),
+                                                eventId: UnsafeRawBufferPointer(eventId), type: UnsafeRawBufferPointer(type),
+                                                occurredAt: UnsafeRawBufferPointer(occurredAt),
+                                                recordedAt: UnsafeRawBufferPointer(recordedAt), data: UnsafeRawBufferPointer(data),
+                                                metadata: UnsafeRawBufferPointer(metadata)), key, hash)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Recomputes every hash from position 1, checks positions are gap-free, versions are
     /// 1, 2, 3… within each stream, and that the append-only guards are in place.
     public func verifyChain(progress: ((Int64) -> Void)? = nil) throws -> ChainReport {
@@ -34,29 +67,29 @@ extension EventStore {
             let missing = try missingAppendOnlyGuards()
             var previous = HashChain.genesis
             var expectedPosition: Int64 = 1
-            var versions: [String: Int64] = [:]
+            var versions: [Int64: Int64] = [:]
             var checked: Int64 = 0
             var badPosition: Int64?
             var problem: String?
-            try scan(.all) { event in
-                if event.position != expectedPosition {
+            try scanChain { fields, streamKey, stored in
+                if fields.position != expectedPosition {
                     badPosition = expectedPosition
-                    problem = "position \(expectedPosition) is missing (next stored position is \(event.position))"
+                    problem = "position \(expectedPosition) is missing (next stored position is \(fields.position))"
                     return false
                 }
-                let computed = HashChain.hash(previous: previous, event.chainFields)
-                if computed != event.hash {
-                    badPosition = event.position
-                    problem = "hash mismatch: stored \(event.hash.hexString), recomputed \(computed.hexString)"
+                let computed = HashChain.hash(previous: previous, fields)
+                if !computed.elementsEqual(stored) {
+                    badPosition = fields.position
+                    problem = "hash mismatch: stored \(Array(stored).hexString), recomputed \(computed.hexString)"
                     return false
                 }
-                let expectedVersion = (versions[event.stream] ?? 0) + 1
-                if event.version != expectedVersion {
-                    badPosition = event.position
-                    problem = "stream \(event.stream) jumps to version \(event.version), expected \(expectedVersion)"
+                let expectedVersion = (versions[streamKey] ?? 0) + 1
+                if fields.version != expectedVersion {
+                    badPosition = fields.position
+                    problem = "stream \(String(decoding: fields.stream, as: UTF8.self)) jumps to version \(fields.version), expected \(expectedVersion)"
                     return false
                 }
-                versions[event.stream] = event.version
+                versions[streamKey] = fields.version
                 previous = computed
                 expectedPosition += 1
                 checked += 1

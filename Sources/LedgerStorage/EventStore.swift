@@ -13,23 +13,29 @@ public struct ChainHead: Sendable, Equatable {
     public static let empty = ChainHead(position: 0, hash: HashChain.genesis)
 }
 
-/// A stored event's fields as bytes, lent to a replay callback: valid only inside the call.
-/// A replay reads millions of these; nothing is copied unless the caller copies it.
+/// A stored event as a replay hands it over: its payload bytes are lent, valid only inside
+/// the call. A replay reads millions of these; nothing is copied unless the caller copies it.
 public struct StoredEventBytes {
     public var position: Int64
-    public var stream: UnsafeRawBufferPointer
-    public var type: UnsafeRawBufferPointer
+    public var stream: String
+    /// A number the backend gives the stream, stable for the replay: for caching by stream.
+    public var streamKey: Int64
+    public var type: String
+    /// A number the backend gives the event type, stable for the replay.
+    public var typeKey: Int64
     public var schemaVersion: Int
-    public var occurredAt: UnsafeRawBufferPointer
+    public var occurredAt: Timestamp
     public var data: UnsafeRawBufferPointer
 
     public init(
-        position: Int64, stream: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer, schemaVersion: Int,
-        occurredAt: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer
+        position: Int64, stream: String, streamKey: Int64, type: String, typeKey: Int64, schemaVersion: Int,
+        occurredAt: Timestamp, data: UnsafeRawBufferPointer
     ) {
         self.position = position
         self.stream = stream
+        self.streamKey = streamKey
         self.type = type
+        self.typeKey = typeKey
         self.schemaVersion = schemaVersion
         self.occurredAt = occurredAt
         self.data = data
@@ -80,6 +86,11 @@ public protocol EventStore: AnyObject {
     /// Calls `body` with the events of one stream category after `position` up to `head`,
     /// in position order, as lent bytes: the fast path of replays and rebuilds.
     func replay(category: String, after position: Int64, through head: Int64, _ body: (StoredEventBytes) throws -> Void) throws
+
+    /// Calls `body` with every event's chain fields as bytes (lent for the call), with a
+    /// number for its stream that is stable during the scan, and its stored hash, in position
+    /// order until `body` returns false: the fast path of an audit.
+    func scanChain(_ body: (HashChain.FieldBytes, _ streamKey: Int64, _ hash: UnsafeRawBufferPointer) throws -> Bool) throws
 
     /// Runs `body` in one write transaction (see the guarantees above).
     func write<R>(_ body: (any AppendTransaction) throws -> R) throws -> R

@@ -293,7 +293,7 @@ struct EndToEndTests {
             #expect(python.stdout.contains("OK \(total) events, head \(head)"), "the independent check disagrees: \(python.stdout)")
 
             // Tamper: drop the trigger that guards UPDATE and change one row.
-            let tamper = #"DROP TRIGGER events_append_only_update; UPDATE events SET data='{"amount":1.00}' WHERE position=3;"#
+            let tamper = #"DROP TRIGGER log_append_only_update; UPDATE log SET data='{"amount":1.00}' WHERE position=3;"#
             if let sqlite3 = sqlite3Path() {
                 let result = try runTool(sqlite3, [workspace.db, tamper])
                 #expect(result.status == 0, "sqlite3: \(result.stderr)")
@@ -306,16 +306,16 @@ struct EndToEndTests {
             let broken = runCLI(["audit", "verify", "--db", workspace.db])
             #expect(broken.status == 1, "\(broken.stdout) \(broken.stderr)")
             #expect(broken.stdout.contains("position 3"), "\(broken.stdout)")
-            #expect(broken.stdout.contains("events_append_only_update"), "\(broken.stdout)")
+            #expect(broken.stdout.contains("log_append_only_update"), "\(broken.stdout)")
             let brokenJSON = try Self.jsonObject(runCLI(["audit", "verify", "--db", workspace.db, "--format", "json"]).stdout)
             #expect(brokenJSON["intact"] as? Bool == false)
             #expect(brokenJSON["firstBadPosition"] as? Int == 3)
-            #expect(brokenJSON["missingTriggers"] as? [String] == ["events_append_only_update"])
+            #expect(brokenJSON["missingTriggers"] as? [String] == ["log_append_only_update"])
 
             let pythonBroken = try runTool("python3", [script, workspace.db, "--quiet"])
             #expect(pythonBroken.status == 1, "\(pythonBroken.stdout) \(pythonBroken.stderr)")
             #expect(pythonBroken.stdout.hasPrefix("BROKEN at position 3"), "\(pythonBroken.stdout)")
-            #expect(pythonBroken.stdout.contains("missing trigger events_append_only_update"))
+            #expect(pythonBroken.stdout.contains("missing trigger log_append_only_update"))
         }
     }
 
@@ -324,10 +324,10 @@ struct EndToEndTests {
         try withWorkspace { (workspace) throws in
             try Self.ledgerWithBase(workspace)
             let connection = try Connection(path: workspace.db, mode: .readWrite)
-            try connection.execute("DROP TRIGGER events_gap_free")
+            try connection.execute("DROP TRIGGER log_gap_free")
             let result = runCLI(["audit", "verify", "--db", workspace.db])
             #expect(result.status == 1)
-            #expect(result.stdout.contains("events_gap_free"), "\(result.stdout)")
+            #expect(result.stdout.contains("log_gap_free"), "\(result.stdout)")
             #expect(!result.stdout.contains("BROKEN at position"), "\(result.stdout)")
         }
     }

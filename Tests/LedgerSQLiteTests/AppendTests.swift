@@ -47,10 +47,9 @@ struct AppendTests {
             let thrown = expectError(SQLiteError.self) {
                 try log.connection.execute(
                     """
-                    INSERT INTO events(position, stream, version, event_id, type, schema_version, occurred_at,
-                                       recorded_at, data, metadata, hash)
-                    VALUES (2, 'client/A', 1, '\(EventID.random())', 'InteractionLogged', 1, '\(row.occurredAt)',
-                            '\(row.recordedAt)', '{}', '{}', zeroblob(32))
+                    INSERT INTO log(position, stream_id, version, event_id, type_id, schema_version, occurred_ms,
+                                       recorded_ms, data, metadata, hash)
+                    VALUES (2, coalesce((SELECT id FROM streams WHERE name = 'client/A'), 999), 1, randomblob(16), 1, 1, 0, 0, '{}', '{}', zeroblob(32))
                     """)
             }
             let error = try #require(thrown)

@@ -23,7 +23,7 @@ struct ChainTests {
             let before = try log.events(.all)
             let raw = try Connection(path: database.db, mode: .readWrite)
             let error = expectError(SQLiteError.self) {
-                try raw.execute(#"UPDATE events SET data = '{"nps":0}' WHERE position = 3"#)
+                try raw.execute(#"UPDATE log SET data = '{"nps":0}' WHERE position = 3"#)
             }
             #expect(error?.message.contains("append-only") == true)
             #expect(error?.primaryCode == 19)  // SQLITE_CONSTRAINT (trigger)
@@ -36,9 +36,9 @@ struct ChainTests {
         try withNewLog { log, database in
             try Self.seeded(log)
             let raw = try Connection(path: database.db, mode: .readWrite)
-            let error = expectError(SQLiteError.self) { try raw.execute("DELETE FROM events") }
+            let error = expectError(SQLiteError.self) { try raw.execute("DELETE FROM log") }
             #expect(error?.message.contains("append-only") == true)
-            expectError(SQLiteError.self) { try raw.execute("DELETE FROM events WHERE position = 5") }
+            expectError(SQLiteError.self) { try raw.execute("DELETE FROM log WHERE position = 5") }
             #expect(try eventCount(database.db) == 5)
         }
     }
@@ -51,10 +51,9 @@ struct ChainTests {
             let error = expectError(SQLiteError.self) {
                 try raw.execute(
                     """
-                    INSERT INTO events(position, stream, version, event_id, type, schema_version, occurred_at,
-                                       recorded_at, data, metadata, hash)
-                    VALUES (\(position), 'client/Z', 1, '\(EventID.random())', 'InteractionLogged', 1,
-                            '2026-03-02T09:31:00.000Z', '2026-03-02T09:31:00.000Z', '{}', '{}', zeroblob(32))
+                    INSERT INTO log(position, stream_id, version, event_id, type_id, schema_version, occurred_ms,
+                                       recorded_ms, data, metadata, hash)
+                    VALUES (\(position), coalesce((SELECT id FROM streams WHERE name = 'client/Z'), 999), 1, randomblob(16), 1, 1, 0, 0, '{}', '{}', zeroblob(32))
                     """)
             }
             #expect(error?.message.contains("gap-free") == true)
@@ -69,10 +68,9 @@ struct ChainTests {
             let raw = try Connection(path: database.db, mode: .readWrite)
             try raw.execute(
                 """
-                INSERT INTO events(position, stream, version, event_id, type, schema_version, occurred_at,
-                                   recorded_at, data, metadata, hash)
-                VALUES (6, 'client/Z', 1, '\(EventID.random())', 'InteractionLogged', 1,
-                        '2026-03-02T09:31:00.000Z', '2026-03-02T09:31:00.000Z', '{}', '{}', zeroblob(32))
+                INSERT INTO log(position, stream_id, version, event_id, type_id, schema_version, occurred_ms,
+                                   recorded_ms, data, metadata, hash)
+                VALUES (6, coalesce((SELECT id FROM streams WHERE name = 'client/Z'), 999), 1, randomblob(16), 1, 1, 0, 0, '{}', '{}', zeroblob(32))
                 """)
             let report = try log.verifyChain()
             #expect(report.firstBadPosition == 6)
@@ -187,15 +185,15 @@ struct ChainTests {
         try withNewLog { log, database in
             try Self.seeded(log)
             let raw = try Connection(path: database.db, mode: .readWrite)
-            try raw.execute("DROP TRIGGER events_append_only_update")
-            try raw.execute(#"UPDATE events SET data = '{"channel":"app","kind":"complaint"}' WHERE position = \#(position)"#)
+            try raw.execute("DROP TRIGGER log_append_only_update")
+            try raw.execute(#"UPDATE log SET data = '{"channel":"app","kind":"complaint"}' WHERE position = \#(position)"#)
             #expect(raw.changes == 1)
             let report = try log.verifyChain()
             #expect(!report.isIntact)
             #expect(report.firstBadPosition == Int64(position))
             #expect(report.problem?.contains("hash mismatch") == true)
             #expect(report.eventsChecked == Int64(position - 1))
-            #expect(report.missingTriggers == ["events_append_only_update"])
+            #expect(report.missingTriggers == ["log_append_only_update"])
         }
     }
 
@@ -204,8 +202,8 @@ struct ChainTests {
         try withNewLog { log, database in
             try Self.seeded(log)
             let raw = try Connection(path: database.db, mode: .readWrite)
-            try raw.execute("DROP TRIGGER events_append_only_update")
-            try raw.execute("UPDATE events SET hash = zeroblob(32) WHERE position = 4")
+            try raw.execute("DROP TRIGGER log_append_only_update")
+            try raw.execute("UPDATE log SET hash = zeroblob(32) WHERE position = 4")
             #expect(try log.verifyChain().firstBadPosition == 4)
         }
     }
@@ -215,12 +213,12 @@ struct ChainTests {
         try withNewLog { log, database in
             try Self.seeded(log)
             let raw = try Connection(path: database.db, mode: .readWrite)
-            try raw.execute("DROP TRIGGER events_append_only_delete")
-            try raw.execute("DELETE FROM events WHERE position = 2")
+            try raw.execute("DROP TRIGGER log_append_only_delete")
+            try raw.execute("DELETE FROM log WHERE position = 2")
             let report = try log.verifyChain()
             #expect(report.firstBadPosition == 2)
             #expect(report.problem?.contains("missing") == true)
-            #expect(report.missingTriggers == ["events_append_only_delete"])
+            #expect(report.missingTriggers == ["log_append_only_delete"])
         }
     }
 
@@ -245,11 +243,11 @@ struct ChainTests {
             let raw = try Connection(path: database.db, mode: .readWrite)
             try raw.execute(
                 """
-                DROP TRIGGER events_append_only_delete;
-                CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT 1; END;
+                DROP TRIGGER log_append_only_delete;
+                CREATE TRIGGER log_append_only_delete BEFORE DELETE ON log BEGIN SELECT 1; END;
                 """)
             let report = try log.verifyChain()
-            #expect(report.missingTriggers == ["events_append_only_delete"])
+            #expect(report.missingTriggers == ["log_append_only_delete"])
             #expect(!report.isIntact)
         }
     }

@@ -39,9 +39,11 @@ struct SchemaTests {
             #expect(applied.first == "0001_event_log")
             #expect(try log.connection.scalarInt("SELECT count(*) FROM schema_migrations") == Int64(LedgerSchema.migrations.count))
             #expect(try Migrator(LedgerSchema.migrations).pending(in: log.connection).isEmpty)
-            for table in ["events", "ledger_info", "schema_migrations"] {
+            for table in ["log", "streams", "event_types", "rules_versions", "ledger_info", "schema_migrations"] {
                 #expect(try log.connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table]) == 1)
             }
+            // `events` stays readable by every existing query and tool, as a view of `log`.
+            #expect(try log.connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'events'") == 1)
         }
     }
 

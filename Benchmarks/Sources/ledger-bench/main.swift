@@ -102,7 +102,7 @@ case "catchup":
     let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
     let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
     try engine.catchUp()
-    let clients = try engine.membership().filter { !$0.offboarded }.map(\.client)
+    let clients = try engine.membership().filter { !$0.offboarded }.map(\.clientId)
     guard !clients.isEmpty else { exit(65) }
     var lines = ""
     for index in 0..<count {

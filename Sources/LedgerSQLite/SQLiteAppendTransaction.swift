@@ -1,0 +1,104 @@
+import LedgerCore
+import LedgerStorage
+
+/// Appends inside one open write transaction: assigns positions and versions, extends the
+/// hash chain, and writes rows in the lean form. Only valid inside `SQLiteEventStore.write`.
+final class SQLiteAppendTransaction: AppendTransaction {
+    let connection: Connection
+    let catalog: Catalog
+    private let inserter: RowInserter
+    private let versionQuery: Statement
+    private(set) var lastPosition: Int64
+    private(set) var lastHash: [UInt8]
+    let recordedAt: String
+    private let recordedMs: Int64
+    private var versions: [String: Int64] = [:]
+    /// When the log was empty as the transaction began, the only stored ids are the ones
+    /// written in it: they are kept here and no lookup touches the index.
+    private var idsWrittenToEmptyLog: Set<String>?
+
+    init(connection: Connection, catalog: Catalog, recordedAt: Timestamp) throws {
+        self.connection = connection
+        self.catalog = catalog
+        inserter = try RowInserter(connection: connection, catalog: catalog)
+        versionQuery = try connection.cached("SELECT coalesce(max(version), 0) FROM log WHERE stream_id = ?")
+        let head = try connection.cached("SELECT position, hash FROM log ORDER BY position DESC LIMIT 1")
+        defer { head.reset() }
+        if try head.step() {
+            lastPosition = head.int64(at: 0)
+            lastHash = head.blob(at: 1)
+        } else {
+            lastPosition = 0
+            lastHash = HashChain.genesis
+        }
+        self.recordedAt = recordedAt.iso8601
+        self.recordedMs = recordedAt.millisecondsSinceEpoch
+        if lastPosition == 0 { idsWrittenToEmptyLog = [] }
+    }
+
+    func version(of stream: String) throws -> Int64 {
+        if let known = versions[stream] { return known }
+        var version: Int64 = 0
+        if let id = try catalog.id(of: stream, .stream, on: connection) {
+            versionQuery.bind(id, at: 1)
+            defer { versionQuery.reset() }
+            version = try versionQuery.step() ? versionQuery.int64(at: 0) : 0
+        }
+        versions[stream] = version
+        return version
+    }
+
+    func storedEvent(id: String) throws -> StoredIdentity? {
+        if let written = idsWrittenToEmptyLog, !written.contains(id) { return nil }
+        return try Self.storedEvent(id: id, on: connection)
+    }
+
+    static func storedEvent(id: String, on connection: Connection) throws -> StoredIdentity? {
+        let query = try connection.cached(
+            """
+            SELECT l.position, l.version, s.name, t.name, l.data FROM log l
+            JOIN streams s ON s.id = l.stream_id JOIN event_types t ON t.id = l.type_id
+            WHERE l.event_id = ?
+            """)
+        CompactForm.bindId(id, to: query, at: 1)
+        defer { query.reset() }
+        guard try query.step() else { return nil }
+        return StoredIdentity(
+            position: query.int64(at: 0), version: query.int64(at: 1), stream: query.string(at: 2),
+            type: query.string(at: 3), data: query.string(at: 4))
+    }
+
+    @discardableResult
+    func append(_ event: NewEvent) throws -> AppendOutcome {
+        let version = try self.version(of: event.stream) + 1
+        let position = lastPosition + 1
+        let hash = HashChain.hash(
+            previous: lastHash,
+            HashChain.Fields(
+                position: position, stream: event.stream, version: version, eventId: event.eventId,
+                type: event.type, schemaVersion: Int64(event.schemaVersion), occurredAt: event.occurredAt.iso8601,
+                recordedAt: recordedAt, data: event.data, metadata: event.metadata))
+        do {
+            try inserter.insert(RowInserter.Row(
+                position: position, stream: event.stream, version: version, eventId: event.eventId, type: event.type,
+                schemaVersion: Int64(event.schemaVersion), occurredMs: event.occurredAt.millisecondsSinceEpoch,
+                recordedMs: recordedMs, data: event.data, metadata: event.metadata, hash: hash))
+        } catch let error as SQLiteError where error.isUniqueViolation {
+            // Which constraint failed decides the kind: the id is stored (a reuse), or another
+            // writer took the version (a conflict). Asked of the data, not the message.
+            if let stored = try Self.storedEvent(id: event.eventId, on: connection) {
+                throw StorageError.eventIdReused(eventId: event.eventId, position: stored.position)
+            }
+            versions[event.stream] = nil
+            throw StorageError.conflict(stream: event.stream, expected: .exact(version - 1), actual: try self.version(of: event.stream))
+        }
+        lastPosition = position
+        lastHash = hash
+        versions[event.stream] = version
+        idsWrittenToEmptyLog?.insert(event.eventId)
+        return AppendOutcome(position: position, version: version, written: true)
+    }
+}
+
+@available(*, unavailable)
+extension SQLiteAppendTransaction: Sendable {}
