@@ -10,6 +10,10 @@ public struct HistoryStep: Sendable {
     public var payload: EventPayload
     public var metadata: EventMetadata
     public var stateAfter: ClientState
+    /// What a redemption could take right after the event, at the event's `occurredAt`:
+    /// each row shows the state as it stood at that event's moment (not at the cut), so a
+    /// lot that had ended by then is not counted even before its `PointsExpired`.
+    public var pointsAvailable: Int64
 }
 
 extension Ledger {
@@ -19,7 +23,9 @@ extension Ledger {
     public func history(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> [HistoryStep] {
         var steps: [HistoryStep] = []
         try streams.fold(clientId, asOf: asOf, knownAt: knownAt) { event, payload, state in
-            steps.append(HistoryStep(event: event, payload: payload, metadata: EventMetadata(json: event.metadata), stateAfter: state))
+            steps.append(HistoryStep(
+                event: event, payload: payload, metadata: EventMetadata(json: event.metadata), stateAfter: state,
+                pointsAvailable: state.pointsAvailable(at: event.occurredMoment)))
         }
         return steps
     }

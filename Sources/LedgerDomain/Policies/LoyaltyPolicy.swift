@@ -32,11 +32,10 @@ public enum LoyaltyPolicy {
             planned.append(PlannedEvent(payload: payload, occurredAt: at, isDecision: decision))
         }
         let expiring = state.isRegistered ? expiries(state: state, asOf: moment) : []
-        // The balance check sees the balance after expiry, and happens before any change.
-        let available = state.pointsAvailable - expiring.reduce(0) { total, planned in
-            if case .pointsExpired(let points, _) = planned.payload { return total + points }
-            return total
-        }
+        // The balance check sees the balance after expiry (the lots that have ended by the
+        // fact's moment do not count), and happens before any change. It is the very figure
+        // every balance shown uses, so what is shown as available is what can be taken.
+        let available = state.pointsAvailable(at: moment)
         switch fact {
         case .pointsRedeemed(let points, _):
             guard points <= available else {

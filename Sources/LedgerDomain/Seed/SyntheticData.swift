@@ -190,6 +190,8 @@ public struct SyntheticData {
         }
         moments.sort()
         for at in moments {
+            // What a redemption at this moment could take (ended lots do not count).
+            let redeemable = state.pointsAvailable(at: Timestamp(millisecondsSinceEpoch: at))
             if at - assessedAt > 700 * Timestamp.millisecondsPerDay {
                 assessedAt = at
                 put(.riskAssessed(level: level, score: Int64(level.rank * 20 - 10) + rng.int(0...9), lowestCategory: lowest), at: at, channel: "app", actor: "suitability")
@@ -226,14 +228,14 @@ public struct SyntheticData {
                 let nps: Int64 = rng.weighted([(Int64(10), 0.2), (9, 0.2), (8, 0.15), (7, 0.15), (6, 0.1), (5, 0.08), (3, 0.07), (0, 0.05)])
                 put(.surveyAnswered(nps: nps), at: at, channel: "wechat", actor: "survey")
             case ..<0.97:
-                let available = state.pointsAvailable
+                let available = redeemable
                 if available >= 100 {
                     let points = max(100, Int64(Double(available) * (0.1 + 0.6 * rng.unit())) / 100 * 100)
                     put(.pointsRedeemed(points: min(points, available), reward: rng.pick(["fee rebate", "research report", "airline miles", "gift card", "level-2 quotes"])),
                         at: at, channel: "app", actor: "rewards")
                 }
             default:
-                let points = rng.chance(0.7) ? rng.int(50...500) : -min(state.pointsAvailable, rng.int(10...200))
+                let points = rng.chance(0.7) ? rng.int(50...500) : -min(redeemable, rng.int(10...200))
                 if points != 0 {
                     put(.pointsAdjusted(points: points, reason: points > 0 ? "service recovery" : "reversal of duplicate award", approvedBy: "ops-\(rng.int(1...9))"),
                         at: at, channel: "backoffice", actor: "ops")

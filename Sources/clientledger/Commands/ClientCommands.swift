@@ -85,7 +85,7 @@ struct ClientView: Encodable {
         offboardedAt = state.offboardedAt?.iso8601
         tier = state.tier.rawValue
         tierSince = state.tierSince?.iso8601
-        pointsAvailable = state.pointsAvailable
+        pointsAvailable = state.pointsAvailable(at: asOf)
         lifetimePoints = state.lifetimePoints
         qualifyingPoints = state.qualifyingPointsSnapshot(at: asOf, windowDays: rules.qualifyingWindowDays)
         redeemedPoints = state.redeemedPoints
@@ -99,7 +99,7 @@ struct ClientView: Encodable {
         riskAssessedAt = state.risk?.assessedAt.iso8601
         riskAssessmentValid = state.validRisk(at: asOf, validDays: rules.riskAssessmentValidDays) != nil
         holdings = state.holdings.sorted()
-        lots = state.openLots.map {
+        lots = state.availableLots(at: asOf).map {
             Lot(awardedAt: $0.awardedAt.iso8601, expiresAt: $0.expiresAt.iso8601, points: $0.points, remaining: $0.remaining, source: $0.fromAward ? "award" : "adjustment")
         }
         self.asOf = asOf.iso8601

@@ -43,13 +43,13 @@ extension ClientLedger {
                         let state = step.stateAfter
                         print([String(step.event.position), String(step.event.version), step.event.type, step.event.occurredAt,
                                step.event.recordedAt, step.metadata.causationId ?? "", state.tier.rawValue,
-                               String(state.pointsAvailable), state.netAssets.decimalText, step.event.data].map(csvField).joined(separator: ","))
+                               String(step.pointsAvailable), state.netAssets.decimalText, step.event.data].map(csvField).joined(separator: ","))
                     }
                 case .text:
                     print(table(["pos", "ver", "occurredAt", "type", "tier", "points", "net assets", "caused by", "data"], steps.map { step in
                         let state = step.stateAfter
                         return [String(step.event.position), String(step.event.version), String(step.event.occurredAt.prefix(19)),
-                                step.event.type, state.tier.rawValue, String(state.pointsAvailable), state.netAssets.decimalText,
+                                step.event.type, state.tier.rawValue, String(step.pointsAvailable), state.netAssets.decimalText,
                                 step.metadata.causationId.map { String($0.prefix(8)) } ?? "-", String(step.event.data.prefix(60))]
                     }))
                 }
@@ -68,7 +68,7 @@ extension ClientLedger {
             w.key("event"); w.raw(EventWire.json(step.event))
             w.key("stateAfter"); w.beginObject()
             w.key("tier"); w.string(state.tier.rawValue)
-            w.key("pointsAvailable"); w.int(state.pointsAvailable)
+            w.key("pointsAvailable"); w.int(step.pointsAvailable)
             w.key("lifetimePoints"); w.int(state.lifetimePoints)
             w.key("netAssets"); w.money(state.netAssets)
             w.key("riskLevel"); if let risk = state.risk { w.string(risk.level.rawValue) } else { w.null() }
