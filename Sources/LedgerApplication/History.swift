@@ -31,11 +31,31 @@ extension Ledger {
     }
 }
 
+/// What `Ledger.readClient` found.
+public enum ClientReading: Sendable {
+    /// The log holds no event of this client.
+    case unknown
+    /// The client exists, but none of its events occurred by the cut: its registration is later.
+    case notYetRegistered
+    /// The client's state as of the cut.
+    case registered(ClientState)
+}
+
 extension Ledger {
     /// A client's state folded from its stream, optionally only from events that occurred
     /// at or before `asOf` and were recorded at or before `knownAt`.
     public func clientState(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> ClientState {
         try streams.fold(clientId, asOf: asOf, knownAt: knownAt)
+    }
+
+    /// A client as of a moment, for a reader that must tell "no such client" from "not
+    /// registered yet at that moment": a cut before the registration is an answer (no state
+    /// yet), not an error.
+    public func readClient(_ clientId: String, asOf: Timestamp? = nil) throws -> ClientReading {
+        let state = try clientState(clientId, asOf: asOf)
+        if state.isRegistered { return .registered(state) }
+        if asOf != nil, try store.version(of: state.stream) > 0 { return .notYetRegistered }
+        return .unknown
     }
 
     /// Every client id with a stream, in order.

@@ -37,9 +37,18 @@ extension ClientLedger.ClientCommand {
                 let log = try global.openLog(readOnly: true)
                 let ledger = Ledger(store: log, rules: rules)
                 let asOfMoment = try asOf.map { try parseMoment($0, option: "--as-of") }
-                let state = try ledger.clientState(client, asOf: asOfMoment)
-                guard state.isRegistered else {
+                let state: ClientState
+                switch try ledger.readClient(client, asOf: asOfMoment) {
+                case .unknown:
                     throw InputError(line: nil, field: "client", problem: "no client \(client) is registered")
+                case .notYetRegistered:
+                    let moment = asOfMoment ?? Timestamp.now()
+                    print(format == .json
+                        ? jsonText(NoStateView(clientId: client, asOf: moment.iso8601))
+                        : "client \(client): no state yet as of \(moment.iso8601) (its first event occurred later)")
+                    return
+                case .registered(let found):
+                    state = found
                 }
                 let view = ClientView(state, rules: rules, asOf: asOfMoment ?? Timestamp.now())
                 print(format == .json ? jsonText(view) : view.text)
@@ -48,8 +57,17 @@ extension ClientLedger.ClientCommand {
     }
 }
 
+/// What `client show --format json` prints for a moment before the client's registration.
+struct NoStateView: Encodable {
+    var clientId: String
+    var registered = false
+    var version: Int64 = 0
+    var asOf: String
+}
+
 /// What `client show` prints.
 struct ClientView: Encodable {
+    var registered = true
     struct Lot: Encodable {
         var awardedAt, expiresAt: String
         var points, remaining: Int64
