@@ -81,10 +81,12 @@ public final class Ledger {
         _ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
         batchCommitted: ((Int) -> Void)? = nil
     ) throws -> ImportReport {
+        // One "now" for the whole import: the moment facts are checked against.
+        let now = clock.now()
         guard let batchSize, batchSize > 0, batchSize < events.count else {
             return try transaction { session, states in
                 var report = ImportReport()
-                try apply(events[...], session: session, states: &states, report: &report, write: true, progress: progress)
+                try apply(events[...], now: now, session: session, states: &states, report: &report, write: true, progress: progress)
                 report.batchesCommitted = 1
                 return report
             }
@@ -94,7 +96,7 @@ public final class Ledger {
             try store.read {
                 var report = ImportReport()
                 var states = StateCache(ledger: self, reader: store, session: nil)
-                try apply(events[...], session: nil, states: &states, report: &report, write: false, progress: nil)
+                try apply(events[...], now: now, session: nil, states: &states, report: &report, write: false, progress: nil)
             }
         }
         var report = ImportReport()
@@ -105,7 +107,7 @@ public final class Ledger {
             do {
                 report = try transaction { session, states in
                     var batchReport = report
-                    try apply(events[start..<end], session: session, states: &states, report: &batchReport, write: true, progress: progress)
+                    try apply(events[start..<end], now: now, session: session, states: &states, report: &batchReport, write: true, progress: progress)
                     batchReport.batchesCommitted += 1
                     return batchReport
                 }
@@ -120,7 +122,7 @@ public final class Ledger {
     }
 
     private func apply(
-        _ events: ArraySlice<IncomingEvent>, session: (any AppendTransaction)?, states: inout StateCache,
+        _ events: ArraySlice<IncomingEvent>, now: Timestamp, session: (any AppendTransaction)?, states: inout StateCache,
         report: inout ImportReport, write: Bool, progress: ((Int) -> Void)?
     ) throws {
         var seen = 0
@@ -129,7 +131,7 @@ public final class Ledger {
             seen += 1
             if seen % 50_000 == 0 { progress?(seen) }
             rows.removeAll(keepingCapacity: true)
-            try plan(event, states: &states, report: &report, into: &rows)
+            try plan(event, now: now, states: &states, report: &report, into: &rows)
             guard write, let session else { continue }
             try append(rows, to: session, report: &report)
         }
@@ -145,11 +147,18 @@ public final class Ledger {
 
     /// Checks one fact against the state of its stream, runs the policies, and adds the rows
     /// to write (the fact and its decisions) to `rows`. Touches no write session, so it can
-    /// run on another thread than the writer, reading through its own connection.
-    func plan(_ event: IncomingEvent, states: inout StateCache, report: inout ImportReport, into rows: inout [PlannedRow]) throws {
+    /// run on another thread than the writer, reading through its own connection. `now` is
+    /// the ledger's clock when the import began: a fact dated later (beyond the tolerance)
+    /// is refused.
+    func plan(_ event: IncomingEvent, now: Timestamp, states: inout StateCache, report: inout ImportReport, into rows: inout [PlannedRow]) throws {
         report.received += 1
         guard !event.eventId.isEmpty else {
             throw InputError(line: event.line, field: "eventId", problem: "must not be empty")
+        }
+        do {
+            try TimeSanity.check(event.occurredAt, now: now, field: "occurredAt", what: "a fact is recorded only once it has happened")
+        } catch {
+            throw InputError(line: event.line, field: error.field, problem: error.problem)
         }
         let stream = event.subject.stream
         let data = event.dataJSON

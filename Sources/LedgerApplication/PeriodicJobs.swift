@@ -58,7 +58,17 @@ extension Ledger {
 
     /// Runs a job over every client in one transaction. Decisions are caused by a job run
     /// whose id is derived from the job's name and date, so the same run never writes twice.
+    /// A job for a moment that has not come (beyond the tolerance of `TimeSanity`, by the
+    /// ledger's clock) is refused before anything is written: it would expire lots and move
+    /// tiers early.
     private func runJob(name: String, asOf: Timestamp, decide: (ClientState, String) throws -> [PlannedEvent]) throws -> JobReport {
+        do {
+            try TimeSanity.check(
+                asOf, now: clock.now(), field: "asOf",
+                what: "a periodic job runs only for a moment that has come (a date means the end of that day: give a full time to run during the day)")
+        } catch {
+            throw InputError(line: nil, field: error.field, problem: error.problem)
+        }
         let cause = EventID.derived(from: "clientledger/job\n\(name)\n\(asOf.iso8601)")
         return try store.write { session in
             var report = JobReport()

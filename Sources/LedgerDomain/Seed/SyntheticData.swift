@@ -252,6 +252,31 @@ public struct SyntheticData {
     }
 }
 
+extension SyntheticData.Options {
+    /// The first moment after the generated period: every generated fact lies before it.
+    /// Nil when the period does not end before 10000-01-01 (a date the ledger cannot hold).
+    public var end: Timestamp? {
+        let lastDay = Timestamp.days(fromCivil: 10000, 1, 1)
+        guard days >= 0, days <= lastDay - start.dayNumber else { return nil }
+        let end = start.adding(days: days)
+        return end.millisecondsSinceEpoch <= lastDay * Timestamp.millisecondsPerDay ? end : nil
+    }
+
+    /// Why these options cannot generate facts a ledger whose clock says `now` would
+    /// import, or nil when they can: the period must end by 9999-12-31 (no date is written
+    /// past the year 9999) and must not reach past now plus the tolerance of `TimeSanity`
+    /// (facts from the future are refused).
+    public func periodProblem(now: Timestamp) -> String? {
+        guard let end else {
+            return "the period of \(days) days from \(start.isoDate) runs past 9999-12-31, the last day a date can have; give an earlier start or fewer days"
+        }
+        guard end <= TimeSanity.latestAccepted(now: now) else {
+            return "the period of \(days) days from \(start.isoDate) ends at \(end.iso8601), after now (\(now.iso8601)): the ledger refuses facts dated in the future; give an earlier start or fewer days"
+        }
+        return nil
+    }
+}
+
 extension SyntheticData {
     /// `C000123` for client number 123.
     public static func clientId(_ number: Int) -> String {
