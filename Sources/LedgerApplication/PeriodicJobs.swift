@@ -77,11 +77,19 @@ extension Ledger {
                 let decisions = try decide(state, clientId)
                 guard !decisions.isEmpty else { continue }
                 report.clientsChanged += 1
-                for (index, step) in decisions.enumerated() {
-                    let event = decisionEvent(
-                        step, cause: "\(cause)/\(clientId)", correlation: cause, index: index,
+                decisions: for (index, step) in decisions.enumerated() {
+                    let clientCause = "\(cause)/\(clientId)"
+                    var event = decisionEvent(
+                        step, cause: clientCause, correlation: cause, index: index,
                         stream: state.stream, rulesVersion: rulesVersion)
-                    if try session.storedEvent(id: event.eventId) != nil { continue }
+                    // This very decision stored already: nothing to write. Another event on
+                    // its id (a fact a sender gave that id): the next id of its sequence.
+                    var attempt = 0
+                    while let stored = try session.storedEvent(id: event.eventId) {
+                        if stored.matches(event) { continue decisions }
+                        attempt += 1
+                        event.eventId = Self.decisionId(name: Self.decisionIdName(cause: clientCause, index: index), attempt: attempt)
+                    }
                     state.apply(step.payload, at: step.occurredAt)
                     try session.append(event)
                     report.eventsWritten += 1
