@@ -18,11 +18,11 @@ extension Ledger {
         }
     }
 
-    /// Expires what is left of every lot whose end is at or before `asOf`. Running it again
-    /// for the same date writes nothing.
+    /// Expires what is left of every lot whose end is at or before `asOf`, for every client
+    /// not offboarded. Running it again for the same date writes nothing.
     public func expirePoints(asOf: Timestamp) throws -> JobReport {
         try runJob(name: "points-expire", asOf: asOf) { state, _ in
-            LoyaltyPolicy.expiries(state: state, asOf: asOf)
+            LoyaltyPolicy.periodicExpiries(state: state, asOf: asOf)
         }
     }
 

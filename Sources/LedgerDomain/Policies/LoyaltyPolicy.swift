@@ -118,6 +118,17 @@ public enum LoyaltyPolicy {
         }
     }
 
+    /// The periodic expiry (`points expire`): what `expiries` gives, except for an offboarded
+    /// client. Offboarding closes the client's stream: no fact is accepted after it, and no
+    /// job writes a decision after it either (as for tiers). The lots that had ended by the
+    /// offboarding were expired before it (the lazy expiry runs before every fact, the
+    /// offboarding included); what is left can never be redeemed, and is shown as no points
+    /// available.
+    public static func periodicExpiries(state: ClientState, asOf: Timestamp) -> [PlannedEvent] {
+        guard state.isRegistered, !state.isOffboarded else { return [] }
+        return expiries(state: state, asOf: asOf)
+    }
+
     /// The periodic evaluation: a client whose tier was reached more than the guarantee ago
     /// and who now qualifies lower moves down to the tier it qualifies for.
     public static func downgrade(state: ClientState, asOf: Timestamp, rules: Rules) -> PlannedEvent? {
