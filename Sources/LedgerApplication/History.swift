@@ -10,6 +10,10 @@ public struct HistoryStep: Sendable {
     public var payload: EventPayload
     public var metadata: EventMetadata
     public var stateAfter: ClientState
+    /// What a redemption could take right after the event, at the event's `occurredAt`:
+    /// each row shows the state as it stood at that event's moment (not at the cut), so a
+    /// lot that had ended by then is not counted even before its `PointsExpired`.
+    public var pointsAvailable: Int64
 }
 
 extension Ledger {
@@ -19,10 +23,22 @@ extension Ledger {
     public func history(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> [HistoryStep] {
         var steps: [HistoryStep] = []
         try streams.fold(clientId, asOf: asOf, knownAt: knownAt) { event, payload, state in
-            steps.append(HistoryStep(event: event, payload: payload, metadata: EventMetadata(json: event.metadata), stateAfter: state))
+            steps.append(HistoryStep(
+                event: event, payload: payload, metadata: EventMetadata(json: event.metadata), stateAfter: state,
+                pointsAvailable: state.pointsAvailable(at: event.occurredMoment)))
         }
         return steps
     }
+}
+
+/// What `Ledger.readClient` found.
+public enum ClientReading: Sendable {
+    /// The log holds no event of this client.
+    case unknown
+    /// The client exists, but none of its events occurred by the cut: its registration is later.
+    case notYetRegistered
+    /// The client's state as of the cut.
+    case registered(ClientState)
 }
 
 extension Ledger {
@@ -30,6 +46,16 @@ extension Ledger {
     /// at or before `asOf` and were recorded at or before `knownAt`.
     public func clientState(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> ClientState {
         try streams.fold(clientId, asOf: asOf, knownAt: knownAt)
+    }
+
+    /// A client as of a moment, for a reader that must tell "no such client" from "not
+    /// registered yet at that moment": a cut before the registration is an answer (no state
+    /// yet), not an error.
+    public func readClient(_ clientId: String, asOf: Timestamp? = nil) throws -> ClientReading {
+        let state = try clientState(clientId, asOf: asOf)
+        if state.isRegistered { return .registered(state) }
+        if asOf != nil, try store.version(of: state.stream) > 0 { return .notYetRegistered }
+        return .unknown
     }
 
     /// Every client id with a stream, in order.

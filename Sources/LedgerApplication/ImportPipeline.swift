@@ -22,6 +22,8 @@ extension Ledger {
                 ImportLineParser.parseAll(input), batchSize: batchSize, progress: progress, batchCommitted: batchCommitted)
         }
         let source = UncheckedBuffer(input)
+        // One "now" for the whole import: the moment facts are checked against.
+        let now = clock.now()
         // The planner reads through a handle of its own, handed to its thread.
         let reader = UncheckedReader(store: try store.openReader())
         var kept: [String: ClientState] = [:]
@@ -40,7 +42,7 @@ extension Ledger {
                     var rows: [PlannedRow] = []
                     while let chunk = try lines.next(upTo: 1_024) {
                         rows.removeAll(keepingCapacity: true)
-                        for event in chunk { try ledger.plan(event, states: &states, report: &report, into: &rows) }
+                        for event in chunk { try ledger.plan(event, now: now, states: &states, report: &report, into: &rows) }
                         guard queue.put(rows) else { break }
                     }
                     queue.finish(nil, report: report, states: states.takeClients())

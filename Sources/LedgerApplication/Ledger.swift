@@ -81,10 +81,12 @@ public final class Ledger {
         _ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
         batchCommitted: ((Int) -> Void)? = nil
     ) throws -> ImportReport {
+        // One "now" for the whole import: the moment facts are checked against.
+        let now = clock.now()
         guard let batchSize, batchSize > 0, batchSize < events.count else {
             return try transaction { session, states in
                 var report = ImportReport()
-                try apply(events[...], session: session, states: &states, report: &report, write: true, progress: progress)
+                try apply(events[...], now: now, session: session, states: &states, report: &report, write: true, progress: progress)
                 report.batchesCommitted = 1
                 return report
             }
@@ -94,7 +96,7 @@ public final class Ledger {
             try store.read {
                 var report = ImportReport()
                 var states = StateCache(ledger: self, reader: store, session: nil)
-                try apply(events[...], session: nil, states: &states, report: &report, write: false, progress: nil)
+                try apply(events[...], now: now, session: nil, states: &states, report: &report, write: false, progress: nil)
             }
         }
         var report = ImportReport()
@@ -105,7 +107,7 @@ public final class Ledger {
             do {
                 report = try transaction { session, states in
                     var batchReport = report
-                    try apply(events[start..<end], session: session, states: &states, report: &batchReport, write: true, progress: progress)
+                    try apply(events[start..<end], now: now, session: session, states: &states, report: &batchReport, write: true, progress: progress)
                     batchReport.batchesCommitted += 1
                     return batchReport
                 }
@@ -120,7 +122,7 @@ public final class Ledger {
     }
 
     private func apply(
-        _ events: ArraySlice<IncomingEvent>, session: (any AppendTransaction)?, states: inout StateCache,
+        _ events: ArraySlice<IncomingEvent>, now: Timestamp, session: (any AppendTransaction)?, states: inout StateCache,
         report: inout ImportReport, write: Bool, progress: ((Int) -> Void)?
     ) throws {
         var seen = 0
@@ -129,7 +131,7 @@ public final class Ledger {
             seen += 1
             if seen % 50_000 == 0 { progress?(seen) }
             rows.removeAll(keepingCapacity: true)
-            try plan(event, states: &states, report: &report, into: &rows)
+            try plan(event, now: now, states: &states, report: &report, into: &rows)
             guard write, let session else { continue }
             try append(rows, to: session, report: &report)
         }
@@ -141,15 +143,24 @@ public final class Ledger {
         var version: Int64
         var isDecision: Bool
         var line: Int
+        /// For a decision, the name its id is derived from (see `decisionId(name:attempt:)`).
+        var decisionIdName: String? = nil
     }
 
     /// Checks one fact against the state of its stream, runs the policies, and adds the rows
     /// to write (the fact and its decisions) to `rows`. Touches no write session, so it can
-    /// run on another thread than the writer, reading through its own connection.
-    func plan(_ event: IncomingEvent, states: inout StateCache, report: inout ImportReport, into rows: inout [PlannedRow]) throws {
+    /// run on another thread than the writer, reading through its own connection. `now` is
+    /// the ledger's clock when the import began: a fact dated later (beyond the tolerance)
+    /// is refused.
+    func plan(_ event: IncomingEvent, now: Timestamp, states: inout StateCache, report: inout ImportReport, into rows: inout [PlannedRow]) throws {
         report.received += 1
         guard !event.eventId.isEmpty else {
             throw InputError(line: event.line, field: "eventId", problem: "must not be empty")
+        }
+        do {
+            try TimeSanity.check(event.occurredAt, now: now, field: "occurredAt", what: "a fact is recorded only once it has happened")
+        } catch {
+            throw InputError(line: event.line, field: error.field, problem: error.problem)
         }
         let stream = event.subject.stream
         let data = event.dataJSON
@@ -189,7 +200,9 @@ public final class Ledger {
         var decisionIndex = 0
         for (offset, step) in planned.enumerated() {
             let newEvent: NewEvent
+            var idName: String?
             if step.isDecision {
+                idName = Self.decisionIdName(cause: event.eventId, index: decisionIndex)
                 newEvent = decisionEvent(step, cause: event.eventId, correlation: event.metadata.correlationId, index: decisionIndex, stream: stream, rulesVersion: rulesVersion)
                 decisionIndex += 1
             } else {
@@ -198,15 +211,37 @@ public final class Ledger {
                     schemaVersion: event.type.currentSchemaVersion, occurredAt: event.occurredAt,
                     data: data, metadata: event.metadataJSON)
             }
-            rows.append(PlannedRow(event: newEvent, version: versionBefore + Int64(offset) + 1, isDecision: step.isDecision, line: event.line))
+            rows.append(PlannedRow(
+                event: newEvent, version: versionBefore + Int64(offset) + 1, isDecision: step.isDecision, line: event.line,
+                decisionIdName: idName))
         }
     }
 
     /// Appends planned rows; a version other than the planned one means another writer got
     /// in between, which is a conflict (the transaction rolls back).
+    ///
+    /// A decision's cause is new (its decisions are written with it, never before), so an
+    /// event already holding the decision's derived id can only be a fact that a sender gave
+    /// that id: the decision then takes the next id of its sequence, and the fact neither
+    /// suppresses nor blocks it. A fact whose id a decision of this import took first is
+    /// refused, naming its line.
     func append(_ rows: [PlannedRow], to session: any AppendTransaction, report: inout ImportReport) throws {
         for row in rows {
-            let outcome = try session.append(row.event)
+            var event = row.event
+            var attempt = 0
+            let outcome: AppendOutcome
+            while true {
+                do {
+                    outcome = try session.append(event)
+                    break
+                } catch StorageError.eventIdReused(let id, let position) {
+                    guard let name = row.decisionIdName else {
+                        throw InputError(line: row.line, field: "eventId", problem: "\(id) is already taken by the event at position \(position)")
+                    }
+                    attempt += 1
+                    event.eventId = Self.decisionId(name: name, attempt: attempt)
+                }
+            }
             guard outcome.version == row.version else {
                 throw InputError(
                     line: row.line, field: "expectedVersion",
@@ -228,10 +263,23 @@ public final class Ledger {
         }
     }
 
+    /// The name a decision's id is derived from: its cause and its place among the cause's
+    /// decisions, in a namespace (`clientledger/decision`) no derived fact id shares.
+    static func decisionIdName(cause: String, index: Int) -> String {
+        "clientledger/decision\n\(cause)\n\(index)"
+    }
+
+    /// The id of a decision: the first of a sequence derived from its name, and the next
+    /// ones (attempt 1, 2, …) when an earlier one is held by a fact (a sender may give a
+    /// fact any UUID). The same log always gives the same ids.
+    public static func decisionId(name: String, attempt: Int = 0) -> String {
+        EventID.derived(from: attempt == 0 ? name : "\(name)\n#\(attempt)")
+    }
+
     /// A decision as an event: derived id (cause + index), causation, rules version.
     func decisionEvent(_ step: PlannedEvent, cause: String, correlation: String?, index: Int, stream: String, rulesVersion: String) -> NewEvent {
         NewEvent(
-            eventId: EventID.derived(from: "clientledger/decision\n\(cause)\n\(index)"),
+            eventId: Self.decisionId(name: Self.decisionIdName(cause: cause, index: index)),
             stream: stream, type: step.payload.type.rawValue, schemaVersion: step.payload.type.currentSchemaVersion,
             occurredAt: step.occurredAt, data: step.payload.dataJSON,
             metadata: EventMetadata(actor: Self.decisionActor, correlationId: correlation ?? cause, causationId: cause, rulesVersion: rulesVersion).json)

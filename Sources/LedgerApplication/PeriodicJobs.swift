@@ -18,11 +18,11 @@ extension Ledger {
         }
     }
 
-    /// Expires what is left of every lot whose end is at or before `asOf`. Running it again
-    /// for the same date writes nothing.
+    /// Expires what is left of every lot whose end is at or before `asOf`, for every client
+    /// not offboarded. Running it again for the same date writes nothing.
     public func expirePoints(asOf: Timestamp) throws -> JobReport {
         try runJob(name: "points-expire", asOf: asOf) { state, _ in
-            LoyaltyPolicy.expiries(state: state, asOf: asOf)
+            LoyaltyPolicy.periodicExpiries(state: state, asOf: asOf)
         }
     }
 
@@ -58,7 +58,17 @@ extension Ledger {
 
     /// Runs a job over every client in one transaction. Decisions are caused by a job run
     /// whose id is derived from the job's name and date, so the same run never writes twice.
+    /// A job for a moment that has not come (beyond the tolerance of `TimeSanity`, by the
+    /// ledger's clock) is refused before anything is written: it would expire lots and move
+    /// tiers early.
     private func runJob(name: String, asOf: Timestamp, decide: (ClientState, String) throws -> [PlannedEvent]) throws -> JobReport {
+        do {
+            try TimeSanity.check(
+                asOf, now: clock.now(), field: "asOf",
+                what: "a periodic job runs only for a moment that has come (a date means the end of that day: give a full time to run during the day)")
+        } catch {
+            throw InputError(line: nil, field: error.field, problem: error.problem)
+        }
         let cause = EventID.derived(from: "clientledger/job\n\(name)\n\(asOf.iso8601)")
         return try store.write { session in
             var report = JobReport()
@@ -67,11 +77,19 @@ extension Ledger {
                 let decisions = try decide(state, clientId)
                 guard !decisions.isEmpty else { continue }
                 report.clientsChanged += 1
-                for (index, step) in decisions.enumerated() {
-                    let event = decisionEvent(
-                        step, cause: "\(cause)/\(clientId)", correlation: cause, index: index,
+                decisions: for (index, step) in decisions.enumerated() {
+                    let clientCause = "\(cause)/\(clientId)"
+                    var event = decisionEvent(
+                        step, cause: clientCause, correlation: cause, index: index,
                         stream: state.stream, rulesVersion: rulesVersion)
-                    if try session.storedEvent(id: event.eventId) != nil { continue }
+                    // This very decision stored already: nothing to write. Another event on
+                    // its id (a fact a sender gave that id): the next id of its sequence.
+                    var attempt = 0
+                    while let stored = try session.storedEvent(id: event.eventId) {
+                        if stored.matches(event) { continue decisions }
+                        attempt += 1
+                        event.eventId = Self.decisionId(name: Self.decisionIdName(cause: clientCause, index: index), attempt: attempt)
+                    }
                     state.apply(step.payload, at: step.occurredAt)
                     try session.append(event)
                     report.eventsWritten += 1

@@ -45,7 +45,9 @@ public struct StreamFold {
     }
 
     /// The client's state after its events, calling `each` with every event, its payload and
-    /// the state after it.
+    /// the state after it. The state's `version` is the stored stream version of the last
+    /// event folded: with a cut by `occurredAt`, events recorded later may be left out, so
+    /// it is not a count of the events folded.
     @discardableResult
     public func fold(
         _ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil,
@@ -55,6 +57,7 @@ public struct StreamFold {
         try store.scan(EventQuery(stream: ClientState.stream(for: clientId), occurredTo: asOf, recordedTo: knownAt)) { event in
             let payload = try StoredEvents.payload(of: event)
             state.apply(payload, at: event.occurredMoment)
+            state.version = event.version
             try each?(event, payload, state)
             return true
         }

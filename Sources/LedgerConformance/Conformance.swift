@@ -42,6 +42,7 @@ public enum EventStoreConformance {
         ConformanceCase(name: "positions start at 1 and are gap-free; versions count per stream", body: positionsAndVersions),
         ConformanceCase(name: "the same id with the same content returns the stored position and writes nothing", body: idempotentRetry),
         ConformanceCase(name: "the same id with other content is refused and writes nothing", body: reusedIdRefused),
+        ConformanceCase(name: "after an append refused for its id, the transaction goes on at the same position", body: refusedAppendKeepsTransaction),
         ConformanceCase(name: "a wrong expected version is a conflict and writes nothing", body: expectedVersionConflict),
         ConformanceCase(name: "a write whose body throws leaves the log exactly as it was", body: atomicBatch),
         ConformanceCase(name: "the hash chain links every event to the one before it", body: hashChain),
@@ -128,6 +129,35 @@ public enum EventStoreConformance {
             return false
         }, "eventIdReused from a direct append")
         try expect(try store.head() == head, "a refused direct append writes nothing")
+    }
+
+    static func refusedAppendKeepsTransaction(_ factory: any EventStoreFactory, _ location: String) throws {
+        let store = try factory.open(location, readOnly: false)
+        let first = event("client/A", 1)
+        try store.append([first])
+        var taken = event("client/A", 2)
+        taken.eventId = first.eventId
+        let next = event("client/A", 3)
+        let outcomes = try store.write { transaction -> [AppendOutcome] in
+            var inner = event("client/A", 4)
+            let written = try transaction.append(inner)
+            inner.data = #"{"amount":9.00}"#
+            for refused in [taken, inner] {
+                do {
+                    try transaction.append(refused)
+                    throw ConformanceFailure("an append with a stored id was accepted")
+                } catch StorageError.eventIdReused {
+                }
+            }
+            return [written, try transaction.append(next)]
+        }
+        try expect(outcomes.map(\.position) == [2, 3] && outcomes.map(\.version) == [2, 3], "positions after refused appends: \(outcomes)")
+        try expect(try store.head().position == 3, "the transaction committed what it appended")
+        try expect(try store.storedEvent(id: next.eventId)?.position == 3, "the append after the refusals is stored")
+        var count = 0
+        try store.scan(EventQuery()) { _ in count += 1; return true }
+        try expect(count == 3, "nothing of the refused appends is stored: \(count) events")
+        try expect(try store.verifyChain().isIntact, "the chain verifies after refused appends")
     }
 
     static func expectedVersionConflict(_ factory: any EventStoreFactory, _ location: String) throws {

@@ -25,7 +25,7 @@ struct ClientRowsBuilder {
         let membership = MembershipRecord(
             client: client, tier: state.tier.rawValue, tierSince: state.tierSince?.iso8601,
             rulesTier: LoyaltyPolicy.tierUnderRules(state: state, asOf: asOf, rules: rules).rawValue,
-            pointsAvailable: state.pointsAvailable, pointsExpiring90d: state.pointsExpiring(after: asOf, withinDays: 90),
+            pointsAvailable: state.pointsAvailable(at: asOf), pointsExpiring90d: state.pointsExpiring(after: asOf, withinDays: 90),
             pointsLifetime: state.lifetimePoints,
             pointsQualifying: state.qualifyingPointsSnapshot(at: asOf, windowDays: rules.qualifyingWindowDays),
             pointsRedeemed: state.redeemedPoints, pointsExpired: state.expiredPoints, pointsAdjusted: state.adjustedPoints,

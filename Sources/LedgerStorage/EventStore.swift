@@ -116,6 +116,9 @@ public protocol AppendTransaction: AnyObject {
     /// The stored event with this id, if any (counting this transaction's).
     func storedEvent(id: String) throws -> StoredIdentity?
     /// Appends one event at the next version of its stream and the next position of the log.
+    /// An id already stored (in the log or earlier in this transaction) is refused with
+    /// `eventIdReused` and nothing is written; the transaction stays usable, and the next
+    /// append takes the same position and version, so a caller may go on with another id.
     @discardableResult
     func append(_ event: NewEvent) throws -> AppendOutcome
 }

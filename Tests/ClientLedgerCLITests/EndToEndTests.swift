@@ -122,8 +122,8 @@ struct EndToEndTests {
             #expect(runCLI(["init", "--db", workspace.db]).status == 0)
             let register = #"{"type":"ClientRegistered","clientId":"C900","occurredAt":"2026-01-01T09:00:00Z","data":{"name":"N","segment":"retail","investorType":"ordinary","branch":"B"}}"#
             let visit = #"{"type":"InteractionLogged","clientId":"C900","occurredAt":"2026-01-02T09:00:00Z","data":{"channel":"app","kind":"visit"}}"#
-            // The same visit twice: two events (the second line is not a duplicate of the first).
-            let file = try workspace.write("noids.jsonl", [register, visit, visit].joined(separator: "\n") + "\n")
+            let call = #"{"type":"InteractionLogged","clientId":"C900","occurredAt":"2026-01-02T09:00:00Z","data":{"channel":"phone","kind":"visit"}}"#
+            let file = try workspace.write("noids.jsonl", [register, visit, call].joined(separator: "\n") + "\n")
             let first = runCLI(["import", "--db", workspace.db] + extra + [file])
             #expect(first.status == 0, "\(first.stderr)")
             #expect(try eventCount(workspace.db, where: "stream = 'client/C900'") == 3)
@@ -131,6 +131,12 @@ struct EndToEndTests {
             let again = runCLI(["import", "--db", workspace.db] + extra + [file])
             #expect(again.status == 0, "\(again.stderr)")
             #expect(again.stdout.contains("imported 0 events"), "\(again.stdout)")
+            #expect(try snapshot(workspace.db) == before)
+            // The same visit twice in one input is one fact sent twice: refused, nothing written.
+            let twice = try workspace.write("twice.jsonl", [visit, visit].joined(separator: "\n") + "\n")
+            let refused = runCLI(["import", "--db", workspace.db] + extra + [twice])
+            #expect(refused.status == 65, "\(refused.stdout) \(refused.stderr)")
+            #expect(refused.stderr.contains("line 2") && refused.stderr.contains("line 1"), "\(refused.stderr)")
             #expect(try snapshot(workspace.db) == before)
         }
     }

@@ -69,7 +69,7 @@ struct EarningPolicyTests {
             #expect(metadata.rulesVersion == ledger.rules.version)
             #expect(metadata.actor == Ledger.decisionActor)
             let state = try ledger.clientState("C1")
-            #expect(state.pointsAvailable == points)
+            #expect(state.pointsOutstanding == points)
             #expect(state.lifetimePoints == points)
         }
     }
@@ -280,7 +280,7 @@ struct TierPolicyTests {
         var client = TestClient()
         try client.process(trade(19_990_000), at: "2024-02-01T00:00:00Z")
         try client.process(redeem(1999), at: "2024-02-02T00:00:00Z")
-        #expect(client.state.pointsAvailable == 0)
+        #expect(client.state.pointsOutstanding == 0)
         try client.process(trade(10_000), at: "2024-02-03T00:00:00Z")
         #expect(client.state.tier == .silver)
     }
@@ -290,7 +290,7 @@ struct TierPolicyTests {
         var client = TestClient()
         try client.process(adjust(5000), at: "2024-02-01T00:00:00Z")
         try client.process(trade(10_000), at: "2024-02-02T00:00:00Z")
-        #expect(client.state.pointsAvailable == 5001)
+        #expect(client.state.pointsOutstanding == 5001)
         #expect(client.state.tier == .standard)
     }
 
@@ -335,11 +335,11 @@ struct LotPolicyTests {
         var client = try Self.clientWithOneLot()
         let planned = try client.process(interaction, at: "2025-12-31T09:59:59Z")
         #expect(expiries(planned).isEmpty)
-        #expect(client.state.pointsAvailable == 1000)
+        #expect(client.state.pointsOutstanding == 1000)
         var redeemer = try Self.clientWithOneLot()
         let redemption = try redeemer.process(redeem(1000), at: "2025-12-31T09:59:59Z")
         #expect(redemption.map(\.payload.type) == [.pointsRedeemed])
-        #expect(redeemer.state.pointsAvailable == 0)
+        #expect(redeemer.state.pointsOutstanding == 0)
         #expect(redeemer.state.expiredPoints == 0)
     }
 
@@ -351,7 +351,7 @@ struct LotPolicyTests {
         #expect(planned.map(\.payload) == [.pointsExpired(points: 1000, lotAwardedAt: at("2024-01-01T10:00:00Z")), interaction])
         #expect(planned.first?.occurredAt == expiry)
         #expect(planned.first?.isDecision == true)
-        #expect(client.state.pointsAvailable == 0)
+        #expect(client.state.pointsOutstanding == 0)
         #expect(client.state.expiredPoints == 1000)
         #expect(client.state.openLots.isEmpty)
 
@@ -368,7 +368,7 @@ struct LotPolicyTests {
             #expect(error.field == "data.points")
             #expect(error.problem.contains("0 available"))
         }
-        #expect(redeemer.state.pointsAvailable == 1000, "a refused command changes nothing, not even the lazy expiry")
+        #expect(redeemer.state.pointsOutstanding == 1000, "a refused command changes nothing, not even the lazy expiry")
         #expect(redeemer.state.version == 3)
     }
 
@@ -380,7 +380,7 @@ struct LotPolicyTests {
         #expect(expiries(planned) == [600])
         #expect(client.state.expiredPoints == 600)
         #expect(client.state.redeemedPoints == 400)
-        #expect(client.state.pointsAvailable == 0)
+        #expect(client.state.pointsOutstanding == 0)
     }
 
     /// Lots of 100 (Jan 10), 200 (Feb 10) and 300 (Mar 10).
@@ -390,7 +390,7 @@ struct LotPolicyTests {
         try client.process(trade(2_000_000), at: "2024-02-10T00:00:00Z")
         try client.process(trade(3_000_000), at: "2024-03-10T00:00:00Z")
         #expect(client.state.openLots.map(\.remaining) == [100, 200, 300])
-        #expect(client.state.pointsAvailable == 600)
+        #expect(client.state.pointsOutstanding == 600)
         return client
     }
 
@@ -401,7 +401,7 @@ struct LotPolicyTests {
         #expect(client.state.lots.map(\.remaining) == [0, 150, 300])
         #expect(client.state.openLots.map(\.awardedAt) == [at("2024-02-10T00:00:00Z"), at("2024-03-10T00:00:00Z")])
         #expect(client.state.openLots.map(\.remaining) == [150, 300])
-        #expect(client.state.pointsAvailable == 450)
+        #expect(client.state.pointsOutstanding == 450)
         try client.process(redeem(200), at: "2024-04-02T00:00:00Z")
         #expect(client.state.openLots.map(\.remaining) == [250])
         #expect(client.state.redeemedPoints == 350)
@@ -420,8 +420,8 @@ struct LotPolicyTests {
         #expect(added == PointsLot(awardedAt: at("2024-04-03T00:00:00Z"), expiresAt: at("2024-04-03T00:00:00Z").adding(days: 730), points: 30, remaining: 30, fromAward: false))
         try client.process(redeem(440), at: "2024-04-04T00:00:00Z")
         #expect(client.state.openLots.map(\.remaining) == [20])
-        #expect(client.state.pointsAvailable == 20)
-        #expect(client.state.pointsAvailable == client.state.lifetimePoints - client.state.redeemedPoints - client.state.expiredPoints + client.state.adjustedPoints)
+        #expect(client.state.pointsOutstanding == 20)
+        #expect(client.state.pointsOutstanding == client.state.lifetimePoints - client.state.redeemedPoints - client.state.expiredPoints + client.state.adjustedPoints)
     }
 
     @Test("a redemption beyond the balance is refused, naming data.points and the balance, and changes nothing")
@@ -437,14 +437,14 @@ struct LotPolicyTests {
                 #expect(error.problem.contains("600 available") || error.problem.contains("600 points available"), "\(error.problem)")
             }
             #expect(attempt.state.version == client.state.version)
-            #expect(attempt.state.pointsAvailable == 600)
+            #expect(attempt.state.pointsOutstanding == 600)
             #expect(attempt.state.lots == client.state.lots)
             #expect(attempt.state.redeemedPoints == 0)
             #expect(attempt.state.adjustedPoints == 0)
         }
         var exact = client
         try exact.process(redeem(600), at: "2024-04-01T00:00:00Z")
-        #expect(exact.state.pointsAvailable == 0)
+        #expect(exact.state.pointsOutstanding == 0)
         #expect(exact.state.openLots.isEmpty)
     }
 
@@ -460,7 +460,7 @@ struct LotPolicyTests {
         }
         let planned = try client.process(redeem(500), at: "2026-01-09T00:00:00Z")
         #expect(planned.map(\.payload.type) == [.pointsExpired, .pointsRedeemed])
-        #expect(client.state.pointsAvailable == 0)
+        #expect(client.state.pointsOutstanding == 0)
         #expect(client.state.expiredPoints == 100)
     }
 }
@@ -489,9 +489,9 @@ struct LedgerJobTests {
             #expect(due.clientsChanged == 1)
             #expect(due.points == 1000)
             let c1 = try ledger.clientState("C1")
-            #expect(c1.pointsAvailable == 0)
+            #expect(c1.pointsOutstanding == 0)
             #expect(c1.expiredPoints == 1000)
-            #expect(try ledger.clientState("C2").pointsAvailable == 500)
+            #expect(try ledger.clientState("C2").pointsOutstanding == 500)
             let expired = try #require(try ledger.storedEvents(of: "C1").last)
             #expect(expired.payload == .pointsExpired(points: 1000, lotAwardedAt: at("2024-01-01T10:00:00Z")))
             #expect(expired.occurredAt == at("2025-12-31T10:00:00Z"))
@@ -554,7 +554,7 @@ struct LedgerJobTests {
             #expect(try ledger.clientState("X").tier == .standard)
             #expect(try ledger.storedEvents(of: "X").last?.payload == .tierChanged(from: .silver, to: .standard, reason: .downgraded))
             #expect(try ledger.clientState("S").tier == .silver)
-            #expect(g.pointsAvailable == 13_750, "a downgrade takes no points")
+            #expect(g.pointsOutstanding == 13_750, "a downgrade takes no points")
 
             // The same date again, and the next day: nothing (G's new tier has its own guarantee).
             let afterFirst = try ledger.fingerprint()
@@ -619,7 +619,7 @@ struct LedgerJobMixTests {
             let report = try ledger.importLines([line("PointsRedeemed", "C1", "2026-01-02T00:00:00Z", #"{"points":50,"reward":"Mug"}"#)])
             #expect(report.factsWritten == 1)
             #expect(report.decisionsWritten == 0, "the lot was expired by the job, not again by the import")
-            #expect(try ledger.clientState("C1").pointsAvailable == 0)
+            #expect(try ledger.clientState("C1").pointsOutstanding == 0)
         }
     }
 
@@ -778,7 +778,7 @@ struct RegistrationRuleTests {
             registrationLine("C2", "2024-01-01T00:00:00Z"),
             line("ClientOffboarded", "C2", "2024-06-01T00:00:00Z", #"{"reason":"Account closed"}"#),
         ])
-        #expect(try ledger.clientState("C1").pointsAvailable == 10)
+        #expect(try ledger.clientState("C1").pointsOutstanding == 10)
     }
 
     @Test("refused commands name the field, and leave the log exactly as it was", arguments: refusals)
@@ -804,7 +804,7 @@ struct RegistrationRuleTests {
             // The ledger still works after a refusal.
             try ledger.importLines([line("SurveyAnswered", "C1", "2025-03-01T00:00:00Z", #"{"nps":10}"#)])
             #expect(try ledger.fingerprint().rows == before.rows + 2)
-            #expect(try ledger.clientState("C1").pointsAvailable == 60)
+            #expect(try ledger.clientState("C1").pointsOutstanding == 60)
         }
     }
 

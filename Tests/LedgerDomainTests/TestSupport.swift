@@ -16,7 +16,8 @@ let defaultRules: Rules = try! Rules.defaults()
 // MARK: - A temporary ledger on a file
 
 /// A ledger on a fresh temporary database file, removed (with its WAL files) afterwards.
-func withTemporaryLedger<R>(rules: Rules = defaultRules, _ body: (Ledger) throws -> R) throws -> R {
+/// `clock` is the ledger's "now" (facts dated after it are refused).
+func withTemporaryLedger<R>(rules: Rules = defaultRules, clock: any LedgerClock = SystemClock(), _ body: (Ledger) throws -> R) throws -> R {
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("clientledger-domain-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -24,7 +25,7 @@ func withTemporaryLedger<R>(rules: Rules = defaultRules, _ body: (Ledger) throws
     let path = directory.appendingPathComponent("ledger.sqlite").path
     let (log, created) = try SQLiteEventStore.create(at: path)
     #expect(created)
-    let ledger = Ledger(store: log, rules: rules)
+    let ledger = Ledger(store: log, rules: rules, clock: clock)
     return try body(ledger)
 }
 

@@ -2,7 +2,21 @@ import LedgerCore
 import LedgerDomain
 
 /// What `client show` prints.
+/// What `client show` prints for a moment before the client's registration.
+public struct NoStateView: Encodable, Sendable {
+    public var clientId: String
+    public var registered = false
+    public var version: Int64 = 0
+    public var asOf: String
+
+    public init(clientId: String, asOf: String) {
+        self.clientId = clientId
+        self.asOf = asOf
+    }
+}
+
 public struct ClientView: Encodable, Sendable {
+    public var registered = true
     public struct Lot: Encodable, Sendable {
         public var awardedAt, expiresAt: String
         public var points, remaining: Int64
@@ -40,7 +54,7 @@ public struct ClientView: Encodable, Sendable {
         offboardedAt = state.offboardedAt?.iso8601
         tier = state.tier.rawValue
         tierSince = state.tierSince?.iso8601
-        pointsAvailable = state.pointsAvailable
+        pointsAvailable = state.pointsAvailable(at: asOf)
         pointsLifetime = state.lifetimePoints
         pointsQualifying = state.qualifyingPointsSnapshot(at: asOf, windowDays: rules.qualifyingWindowDays)
         pointsRedeemed = state.redeemedPoints
@@ -54,7 +68,7 @@ public struct ClientView: Encodable, Sendable {
         riskAssessedAt = state.risk?.assessedAt.iso8601
         riskAssessmentValid = state.validRisk(at: asOf, validDays: rules.riskAssessmentValidDays) != nil
         holdings = state.holdings.sorted()
-        lots = state.openLots.map {
+        lots = state.availableLots(at: asOf).map {
             Lot(awardedAt: $0.awardedAt.iso8601, expiresAt: $0.expiresAt.iso8601, points: $0.points, remaining: $0.remaining, source: $0.fromAward ? "award" : "adjustment")
         }
         self.asOf = asOf.iso8601

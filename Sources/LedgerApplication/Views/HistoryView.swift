@@ -13,7 +13,7 @@ public enum HistoryView {
         let state = step.stateAfter
         return CSV.row([
             String(step.event.position), String(step.event.version), step.event.type, step.event.occurredAt,
-            step.event.recordedAt, step.metadata.causationId ?? "", state.tier.rawValue, String(state.pointsAvailable),
+            step.event.recordedAt, step.metadata.causationId ?? "", state.tier.rawValue, String(step.pointsAvailable),
             state.netAssets.decimalText, try StoredEvents.payload(of: step.event).dataJSON(forDisplay: true),
         ])
     }
@@ -26,7 +26,7 @@ public enum HistoryView {
         w.key("event"); w.raw(try EventWire.json(step.event))
         w.key("stateAfter"); w.beginObject()
         w.key("tier"); w.string(state.tier.rawValue)
-        w.key("pointsAvailable"); w.int(state.pointsAvailable)
+        w.key("pointsAvailable"); w.int(step.pointsAvailable)
         w.key("pointsLifetime"); w.int(state.lifetimePoints)
         w.key("netAssets"); w.money(state.netAssets)
         w.key("riskLevel"); if let risk = state.risk { w.string(risk.level.rawValue) } else { w.null() }

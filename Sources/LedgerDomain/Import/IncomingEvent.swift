@@ -75,7 +75,7 @@ public struct IncomingEvent: Sendable, Equatable {
     public let metadataJSON: String
     /// The stream's version before this event, when the sender wants to check it.
     public var expectedVersion: Int64?
-    /// True when the sender gave no eventId and the ledger derived one from the line.
+    /// True when the sender gave no eventId and the ledger derived one from the content.
     public var idWasDerived = false
 
     public init(
@@ -150,19 +150,25 @@ public enum ImportLineParser {
             throw InputError(line: line, field: error.field, problem: error.problem)
         }
         if event.eventId.isEmpty {
-            event.eventId = derivedId(for: bytes, occurrence: 0)
+            event.eventId = contentId(of: event)
             event.idWasDerived = true
         }
         return event
     }
 
-    /// The id of a line sent without one: derived from its bytes and from how many identical
-    /// lines came before it in the same input, so a re-sent file maps to the same ids.
-    static func derivedId(for bytes: UnsafeBufferPointer<UInt8>, occurrence: Int) -> String {
-        var name = Array("clientledger/import-line\n".utf8)
-        name.append(contentsOf: bytes)
-        name.append(contentsOf: Array("\n\(occurrence)".utf8))
-        return EventID.derived(from: name)
+    /// The id of a fact sent without one, derived from its content in canonical form, not
+    /// from the bytes of its line: the same fact re-sent with other spacing, key order,
+    /// number spelling, time zone offset or JSON escapes gets the same id, so it is never
+    /// stored twice. The canonical form (docs/event-log.md) is, joined by LF:
+    /// `clientledger/fact`, the type, the stream, `occurredAt` in the ledger's UTC form, the
+    /// data as the ledger stores it (compact JSON at the current schema version, fields in
+    /// the catalogue's order, amounts with two decimals) and the metadata likewise.
+    /// `expectedVersion` is a precondition of the write, not part of the fact.
+    public static func contentId(of event: IncomingEvent) -> String {
+        EventID.derived(from: [
+            "clientledger/fact", event.type.rawValue, event.subject.stream, event.occurredAt.iso8601,
+            event.dataJSON, event.metadataJSON,
+        ].joined(separator: "\n"))
     }
 
     /// Parses one line held in a string.
@@ -235,8 +241,9 @@ public enum ImportLineParser {
     }
 
     /// Parses a whole JSON Lines input: every line is checked before anything is written.
-    /// Blank lines are skipped; a line without `eventId` gets one derived from its bytes (and
-    /// how many identical lines came before it), so importing the same file again writes nothing.
+    /// Blank lines are skipped; a line without `eventId` gets one derived from its content
+    /// (`contentId(of:)`), so importing the same facts again writes nothing. Two lines with
+    /// the same id, given or derived, are refused.
     public static func parseAll(_ input: UnsafeBufferPointer<UInt8>) throws(InputError) -> [IncomingEvent] {
         var reader = LineReader(input)
         var events: [IncomingEvent] = []
@@ -270,13 +277,15 @@ public enum ImportLineParser {
                 let bytes = UnsafeBufferPointer(rebasing: input[start..<stop])
                 start = end + 1
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                var event = try parse(bytes, line: line)
-                var occurrence = 1
-                while event.idWasDerived, lineOfId[event.eventId] != nil {
-                    event.eventId = derivedId(for: bytes, occurrence: occurrence)
-                    occurrence += 1
-                }
+                let event = try parse(bytes, line: line)
                 if let first = lineOfId[event.eventId] {
+                    if event.idWasDerived {
+                        // Same content, same fact: a second copy would be stored once, and a
+                        // fact silently dropped is worse than an input refused.
+                        throw InputError(
+                            line: line, field: "eventId",
+                            problem: "none given, and the line is the same fact as line \(first) (same type, subject, occurredAt, data and metadata, derived id \(event.eventId)); remove the copy, or give each line its own eventId if they are two facts")
+                    }
                     throw InputError(line: line, field: "eventId", problem: "duplicate of line \(first) (\(event.eventId))")
                 }
                 lineOfId[event.eventId] = line

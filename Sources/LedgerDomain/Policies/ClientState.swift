@@ -54,7 +54,10 @@ public struct ClientState: Sendable {
     public var tierHistory: [TierChange] = []
     /// Lots ordered by `awardedAt` (ties in arrival order).
     public private(set) var lots: [PointsLot] = []
-    public private(set) var pointsAvailable: Int64 = 0
+    /// Points left in lots as recorded: a lot that has ended still counts here until its
+    /// `PointsExpired` is applied. Bookkeeping only; what a client can redeem at a moment is
+    /// `pointsAvailable(at:)`.
+    public private(set) var pointsOutstanding: Int64 = 0
     public private(set) var lifetimePoints: Int64 = 0
     public private(set) var redeemedPoints: Int64 = 0
     public private(set) var expiredPoints: Int64 = 0
@@ -183,7 +186,7 @@ public struct ClientState: Sendable {
         // that sum stale; the next query recomputes it.
         if index < windowLast { windowEnd = nil }
         if index < firstOpenLot { firstOpenLot = index }
-        pointsAvailable += lot.remaining
+        pointsOutstanding += lot.remaining
         if nextExpiry.map({ lot.expiresAt < $0 }) ?? true { nextExpiry = lot.expiresAt }
     }
 
@@ -198,7 +201,7 @@ public struct ClientState: Sendable {
             if lots[index].remaining == 0, index == firstOpenLot { firstOpenLot += 1 }
             index += 1
         }
-        pointsAvailable -= points - left
+        pointsOutstanding -= points - left
         refreshNextExpiry()
     }
 
@@ -210,7 +213,7 @@ public struct ClientState: Sendable {
             left -= take
         }
         while firstOpenLot < lots.count, lots[firstOpenLot].remaining == 0 { firstOpenLot += 1 }
-        pointsAvailable -= points - left
+        pointsOutstanding -= points - left
         expiredPoints += points - left
         refreshNextExpiry()
     }
@@ -226,7 +229,7 @@ public struct ClientState: Sendable {
     public func lotsExpired(at moment: Timestamp) -> [PointsLot] {
         guard let next = nextExpiry, next <= moment else { return [] }
         var result: [PointsLot] = []
-        for index in firstOpenLot..<lots.count where lots[index].remaining > 0 && lots[index].expiresAt <= moment {
+        for index in firstOpenLot..<lots.count where lots[index].remaining > 0 && Self.lotHasEnded(lots[index], at: moment) {
             result.append(lots[index])
         }
         return result
@@ -246,14 +249,43 @@ public struct ClientState: Sendable {
         windowSum = 0
     }
 
-    /// Lots with points left, oldest first.
+    /// Lots with points left as recorded (ended ones included until their `PointsExpired`
+    /// is applied), oldest first.
     public var openLots: [PointsLot] { lots[firstOpenLot...].filter { $0.remaining > 0 } }
 
-    /// Points left in lots that expire in (moment, moment + days].
+    /// Whether a lot has ended at `moment`: at or after its `expiresAt`. The one boundary
+    /// used by the lazy expiry (`lotsExpired(at:)`, `LoyaltyPolicy.process`), by the
+    /// periodic expiry and by every balance shown.
+    public static func lotHasEnded(_ lot: PointsLot, at moment: Timestamp) -> Bool {
+        lot.expiresAt <= moment
+    }
+
+    /// The points a redemption at `moment` could take: what is left in lots that have not
+    /// ended by then, whether or not the `PointsExpired` of the ended ones is recorded yet.
+    /// An offboarded client can redeem nothing, so it has none. `LoyaltyPolicy.process`
+    /// checks redemptions and negative adjustments against exactly this figure, so what is
+    /// shown as available is what can be taken. The state is the one the caller folded
+    /// (cut at `moment` for a view as of a date).
+    public func pointsAvailable(at moment: Timestamp) -> Int64 {
+        guard !isOffboarded else { return 0 }
+        guard let next = nextExpiry, next <= moment else { return pointsOutstanding }
+        return pointsOutstanding - lotsExpired(at: moment).reduce(0) { $0 + $1.remaining }
+    }
+
+    /// The lots `pointsAvailable(at:)` counts, oldest first: points left, not ended at
+    /// `moment`; none for an offboarded client.
+    public func availableLots(at moment: Timestamp) -> [PointsLot] {
+        guard !isOffboarded else { return [] }
+        return openLots.filter { !Self.lotHasEnded($0, at: moment) }
+    }
+
+    /// The part of `pointsAvailable(at: moment)` in lots that end in (moment, moment + days]:
+    /// a lot that has already ended is in neither figure, so nothing is counted twice.
     public func pointsExpiring(after moment: Timestamp, withinDays days: Int64) -> Int64 {
+        guard !isOffboarded else { return 0 }
         let end = moment.adding(days: days)
         var total: Int64 = 0
-        for index in firstOpenLot..<lots.count where lots[index].expiresAt > moment && lots[index].expiresAt <= end {
+        for index in firstOpenLot..<lots.count where !Self.lotHasEnded(lots[index], at: moment) && lots[index].expiresAt <= end {
             total += lots[index].remaining
         }
         return total
@@ -340,7 +372,7 @@ extension ClientState {
             w.int(lot.points)
             w.int((lot.points - lot.remaining) << 1 | (lot.fromAward ? 1 : 0))
         }
-        for value in [pointsAvailable, lifetimePoints, redeemedPoints, expiredPoints, adjustedPoints, netAssets.cents] { w.int(value) }
+        for value in [pointsOutstanding, lifetimePoints, redeemedPoints, expiredPoints, adjustedPoints, netAssets.cents] { w.int(value) }
         w.optional(risk) { w, risk in
             w.string(risk.level.rawValue)
             w.int(risk.score)
@@ -392,7 +424,7 @@ extension ClientState {
                 awardedAt: Timestamp(millisecondsSinceEpoch: awardedAt), expiresAt: Timestamp(millisecondsSinceEpoch: expiresAt),
                 points: points, remaining: points - (usedAndSource >> 1), fromAward: usedAndSource & 1 == 1))
         }
-        pointsAvailable = try r.int()
+        pointsOutstanding = try r.int()
         lifetimePoints = try r.int()
         redeemedPoints = try r.int()
         expiredPoints = try r.int()

@@ -32,11 +32,10 @@ public enum LoyaltyPolicy {
             planned.append(PlannedEvent(payload: payload, occurredAt: at, isDecision: decision))
         }
         let expiring = state.isRegistered ? expiries(state: state, asOf: moment) : []
-        // The balance check sees the balance after expiry, and happens before any change.
-        let available = state.pointsAvailable - expiring.reduce(0) { total, planned in
-            if case .pointsExpired(let points, _) = planned.payload { return total + points }
-            return total
-        }
+        // The balance check sees the balance after expiry (the lots that have ended by the
+        // fact's moment do not count), and happens before any change. It is the very figure
+        // every balance shown uses, so what is shown as available is what can be taken.
+        let available = state.pointsAvailable(at: moment)
         switch fact {
         case .pointsRedeemed(let points, _):
             guard points <= available else {
@@ -117,6 +116,17 @@ public enum LoyaltyPolicy {
         state.lotsExpired(at: asOf).map {
             PlannedEvent(payload: .pointsExpired(points: $0.remaining, lotAwardedAt: $0.awardedAt), occurredAt: $0.expiresAt, isDecision: true)
         }
+    }
+
+    /// The periodic expiry (`points expire`): what `expiries` gives, except for an offboarded
+    /// client. Offboarding closes the client's stream: no fact is accepted after it, and no
+    /// job writes a decision after it either (as for tiers). The lots that had ended by the
+    /// offboarding were expired before it (the lazy expiry runs before every fact, the
+    /// offboarding included); what is left can never be redeemed, and is shown as no points
+    /// available.
+    public static func periodicExpiries(state: ClientState, asOf: Timestamp) -> [PlannedEvent] {
+        guard state.isRegistered, !state.isOffboarded else { return [] }
+        return expiries(state: state, asOf: asOf)
     }
 
     /// The periodic evaluation: a client whose tier was reached more than the guarantee ago

@@ -190,6 +190,8 @@ public struct SyntheticData {
         }
         moments.sort()
         for at in moments {
+            // What a redemption at this moment could take (ended lots do not count).
+            let redeemable = state.pointsAvailable(at: Timestamp(millisecondsSinceEpoch: at))
             if at - assessedAt > 700 * Timestamp.millisecondsPerDay {
                 assessedAt = at
                 put(.riskAssessed(level: level, score: Int64(level.rank * 20 - 10) + rng.int(0...9), lowestCategory: lowest), at: at, channel: "app", actor: "suitability")
@@ -226,14 +228,14 @@ public struct SyntheticData {
                 let nps: Int64 = rng.weighted([(Int64(10), 0.2), (9, 0.2), (8, 0.15), (7, 0.15), (6, 0.1), (5, 0.08), (3, 0.07), (0, 0.05)])
                 put(.surveyAnswered(nps: nps), at: at, channel: "wechat", actor: "survey")
             case ..<0.97:
-                let available = state.pointsAvailable
+                let available = redeemable
                 if available >= 100 {
                     let points = max(100, Int64(Double(available) * (0.1 + 0.6 * rng.unit())) / 100 * 100)
                     put(.pointsRedeemed(points: min(points, available), reward: rng.pick(["fee rebate", "research report", "airline miles", "gift card", "level-2 quotes"])),
                         at: at, channel: "app", actor: "rewards")
                 }
             default:
-                let points = rng.chance(0.7) ? rng.int(50...500) : -min(state.pointsAvailable, rng.int(10...200))
+                let points = rng.chance(0.7) ? rng.int(50...500) : -min(redeemable, rng.int(10...200))
                 if points != 0 {
                     put(.pointsAdjusted(points: points, reason: points > 0 ? "service recovery" : "reversal of duplicate award", approvedBy: "ops-\(rng.int(1...9))"),
                         at: at, channel: "backoffice", actor: "ops")
@@ -247,6 +249,31 @@ public struct SyntheticData {
 
     private func money(_ value: Double) -> Money {
         Money(cents: max(1, min(Money.maximum.cents, Int64((value * 100).rounded()))))
+    }
+}
+
+extension SyntheticData.Options {
+    /// The first moment after the generated period: every generated fact lies before it.
+    /// Nil when the period does not end before 10000-01-01 (a date the ledger cannot hold).
+    public var end: Timestamp? {
+        let lastDay = Timestamp.days(fromCivil: 10000, 1, 1)
+        guard days >= 0, days <= lastDay - start.dayNumber else { return nil }
+        let end = start.adding(days: days)
+        return end.millisecondsSinceEpoch <= lastDay * Timestamp.millisecondsPerDay ? end : nil
+    }
+
+    /// Why these options cannot generate facts a ledger whose clock says `now` would
+    /// import, or nil when they can: the period must end by 9999-12-31 (no date is written
+    /// past the year 9999) and must not reach past now plus the tolerance of `TimeSanity`
+    /// (facts from the future are refused).
+    public func periodProblem(now: Timestamp) -> String? {
+        guard let end else {
+            return "the period of \(days) days from \(start.isoDate) runs past 9999-12-31, the last day a date can have; give an earlier start or fewer days"
+        }
+        guard end <= TimeSanity.latestAccepted(now: now) else {
+            return "the period of \(days) days from \(start.isoDate) ends at \(end.iso8601), after now (\(now.iso8601)): the ledger refuses facts dated in the future; give an earlier start or fewer days"
+        }
+        return nil
     }
 }
 

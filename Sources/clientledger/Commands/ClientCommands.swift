@@ -37,9 +37,18 @@ extension ClientLedger.ClientCommand {
                 let log = try global.openLog(readOnly: true)
                 let ledger = Ledger(store: log, rules: rules)
                 let asOfMoment = try asOf.map { try parseMoment($0, option: "--as-of") }
-                let state = try ledger.clientState(client, asOf: asOfMoment)
-                guard state.isRegistered else {
+                let state: ClientState
+                switch try ledger.readClient(client, asOf: asOfMoment) {
+                case .unknown:
                     throw InputError(line: nil, field: "client", problem: "no client \(client) is registered")
+                case .notYetRegistered:
+                    let moment = asOfMoment ?? Timestamp.now()
+                    print(format == .json
+                        ? try jsonText(NoStateView(clientId: client, asOf: moment.iso8601))
+                        : "client \(client): no state yet as of \(moment.iso8601) (its first event occurred later)")
+                    return
+                case .registered(let found):
+                    state = found
                 }
                 let view = ClientView(state, rules: rules, asOf: asOfMoment ?? Timestamp.now())
                 print(format == .json ? try jsonText(view) : view.text)

@@ -44,7 +44,7 @@ extension ClientLedger {
                     print(table(["pos", "ver", "occurredAt", "type", "tier", "points", "net assets", "caused by", "data"], steps.map { step in
                         let state = step.stateAfter
                         return [String(step.event.position), String(step.event.version), String(step.event.occurredAt.prefix(19)),
-                                step.event.type, state.tier.rawValue, String(state.pointsAvailable), state.netAssets.decimalText,
+                                step.event.type, state.tier.rawValue, String(step.pointsAvailable), state.netAssets.decimalText,
                                 step.metadata.causationId.map { String($0.prefix(8)) } ?? "-", String(step.event.data.prefix(60))]
                     }))
                 }

@@ -22,7 +22,7 @@ extension ClientLedger {
         @Option(help: "Number of facts (about; at least three per client).") var events: Int = 100_000
         @Option(help: "Random seed: the same seed gives the same data.") var seed: UInt64 = 42
         @Option(help: "Number of the first client (to add clients to a seeded ledger).") var firstClient = 1
-        @Option(help: "First day of activity.") var start: String = "2024-10-01"
+        @Option(help: "First day of activity (the period must end by now: facts from the future are refused).") var start: String = "2024-10-01"
         @Option(help: "Length of the period in days.") var days: Int64 = 760
         @Option(help: "Write JSON Lines to this file instead of standard output.") var output: String?
         @Flag(help: "Import into the ledger (--db) instead of writing JSON Lines.") var append = false
@@ -32,7 +32,9 @@ extension ClientLedger {
             guard firstClient >= 1, firstClient + clients - 1 <= 9_999_999 else { throw ValidationError("--first-client: client numbers run from 1 to 9999999") }
             guard events >= 0 else { throw ValidationError("--events must not be negative") }
             guard days >= 30 else { throw ValidationError("--days must be at least 30") }
-            guard Timestamp(iso8601: start) != nil else { throw ValidationError("--start: expected a date such as 2024-10-01") }
+            guard let startMoment = Timestamp(iso8601: start) else { throw ValidationError("--start: expected a date such as 2024-10-01") }
+            let period = SyntheticData.Options(clients: clients, events: events, seed: seed, start: startMoment, days: days)
+            if let problem = period.periodProblem(now: SystemClock().now()) { throw ValidationError("--start/--days: \(problem)") }
             if append, output != nil { throw ValidationError("give --output or --append, not both") }
         }
 
