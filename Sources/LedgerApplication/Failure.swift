@@ -31,7 +31,7 @@ public enum Failures {
             return (classify(error.underlying).0, error.description)
         case let error as StorageError:
             switch error {
-            case .databaseMissing, .notALedger: return (.missing, error.description)
+            case .databaseMissing, .notALedger, .cannotOpen: return (.missing, error.description)
             case .schemaNewer, .appendOnlyGuardsMissing, .readOnly: return (.cannotWrite, error.description)
             case .conflict, .busy: return (.temporary, error.description)
             case .eventIdReused: return (.badInput, error.description)

@@ -35,15 +35,13 @@ extension ClientLedger.Projections {
             var stale = false
             try runMapped {
                 let engine = try ProjectionEngine(store: try global.openLog(readOnly: true).projectionStore(), rules: try rulesOptions.load())
-                guard engine.isInstalled else {
-                    stale = true
-                    print("projections are not built yet (run `clientledger projections rebuild`)")
-                    return
-                }
+                // Never built is an answer: every projection at checkpoint 0, built at "".
                 let statuses = try engine.status()
                 stale = statuses.contains { $0.stale || $0.builtAt.isEmpty }
                 if format == .json {
                     print(jsonText(statuses))
+                } else if !engine.isInstalled {
+                    print("projections are not built yet (run `clientledger projections rebuild`)")
                 } else {
                     print("rules in force: \(engine.rulesVersion)")
                     print(table(["projection", "checkpoint", "lag", "rules version", "stale", "built at"], statuses.map {
