@@ -66,9 +66,9 @@ extension ClientLedger {
                 let started = Date()
                 let ledger = Ledger(store: log, rules: rules)
                 let showProgress = stderrIsTerminal
-                let report = try input.withUnsafeBytes { raw in
+                let report = try input.withUnsafeBufferPointer { bytes in
                     try ledger.importJSONLines(
-                        raw.bindMemory(to: UInt8.self), batchSize: batchSize,
+                        bytes, batchSize: batchSize,
                         progress: { done in if showProgress { printError("  \(done) events…") } },
                         batchCommitted: { line in printError("committed through line \(line)") })
                 }
@@ -132,8 +132,7 @@ extension ClientLedger {
             try runMapped {
                 let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: false)
-                let text = event == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : event
-                let bytes = Array(text.utf8)
+                let bytes = event == "-" ? try readInput("-") : Array(event.utf8)
                 var incoming = try bytes.withUnsafeBufferPointer { try ImportLineParser.parseAll($0) }
                 guard incoming.count == 1 else {
                     throw InputError(line: nil, field: nil, problem: "append takes exactly one event; use import for \(incoming.count)")

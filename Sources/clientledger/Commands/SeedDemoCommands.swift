@@ -50,8 +50,8 @@ extension ClientLedger {
                     return
                 }
                 let sink = try OutputSink(path: output)
-                generator.generate { line in sink.write(line) }
-                sink.close()
+                try generator.generate { line in try sink.write(line) }
+                try sink.close()
             }
         }
     }
@@ -71,37 +71,30 @@ func seedLedger(_ generator: SyntheticData, into ledger: Ledger, progress: Bool)
     }
 }
 
-/// Buffered line output to a file or standard output.
+/// Where a command's JSON Lines go: a file written safely (`OutputFile`: a temporary file,
+/// mode 0600, renamed into place when complete), or standard output. Every write is checked.
 final class OutputSink {
-    private let handle: FileHandle
-    private var buffer = Data()
+    private let file: OutputFile?
 
     init(path: String?) throws {
-        if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-                throw MissingFile(path: path)
-            }
-            self.handle = handle
+        file = try path.map { try OutputFile(path: $0) }
+    }
+
+    func write(_ line: String) throws {
+        if let file {
+            try file.line(line)
         } else {
-            self.handle = FileHandle.standardOutput
+            try standardOutput.line(line)
         }
-        buffer.reserveCapacity(1 << 20)
     }
 
-    func write(_ line: String) {
-        buffer.append(contentsOf: line.utf8)
-        buffer.append(0x0A)
-        if buffer.count >= 1 << 20 { flush() }
-    }
-
-    func flush() {
-        handle.write(buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() {
-        flush()
-        if handle !== FileHandle.standardOutput { handle.closeFile() }
+    /// Puts the file in place (or writes out standard output); throws when that fails.
+    func close() throws {
+        if let file {
+            try file.commit()
+        } else {
+            try standardOutput.flush()
+        }
     }
 }
 
