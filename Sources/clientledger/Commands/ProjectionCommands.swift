@@ -85,7 +85,11 @@ extension ClientLedger.Projections {
         @Argument(help: "Only this projection: membership (tier), retention (stage) or eligibility.") var name: ProjectionName?
         @Option(help: "The proposed rules file (YAML).") var rules: String
         @Option(help: "The rules in force (default: the shipped rules).") var currentRules: String?
-        @Option(help: "Show at most this many changed clients (text output).") var limit = 20
+        @Option(parsing: .unconditional, help: "Show at most this many changed clients (text output).") var limit = 20
+
+        func validate() throws {
+            guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
+        }
         @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() throws {

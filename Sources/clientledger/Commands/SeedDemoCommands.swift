@@ -18,12 +18,13 @@ extension ClientLedger {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var rulesOptions: RulesOptions
 
-        @Option(help: "Number of clients.") var clients: Int = 1_000
-        @Option(help: "Number of facts (about; at least three per client).") var events: Int = 100_000
-        @Option(help: "Random seed: the same seed gives the same data.") var seed: UInt64 = 42
-        @Option(help: "Number of the first client (to add clients to a seeded ledger).") var firstClient = 1
+        @Option(parsing: .unconditional, help: "Number of clients.") var clients: Int = 1_000
+        @Option(parsing: .unconditional, help: "Number of facts (about; at least three per client).") var events: Int = 100_000
+        @Option(parsing: .unconditional, help: "Random seed (0 or more): the same seed gives the same data.", transform: nonNegative("--seed"))
+        var seed: UInt64 = 42
+        @Option(parsing: .unconditional, help: "Number of the first client (to add clients to a seeded ledger).") var firstClient = 1
         @Option(help: "First day of activity.") var start: String = "2024-10-01"
-        @Option(help: "Length of the period in days.") var days: Int64 = 760
+        @Option(parsing: .unconditional, help: "Length of the period in days.") var days: Int64 = 760
         @Option(help: "Write JSON Lines to this file instead of standard output.") var output: String?
         @Flag(help: "Import into the ledger (--db) instead of writing JSON Lines.") var append = false
 
@@ -106,8 +107,13 @@ extension ClientLedger {
         @Option(help: "Demo database (recreated on every run).")
         var db: String = "clientledger-demo.db"
 
-        @Option(help: "Clients to generate.") var clients: Int = 300
-        @Option(help: "Facts to generate.") var events: Int = 30_000
+        @Option(parsing: .unconditional, help: "Clients to generate.") var clients: Int = 300
+        @Option(parsing: .unconditional, help: "Facts to generate.") var events: Int = 30_000
+
+        func validate() throws {
+            guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
+            guard events >= 0 else { throw ValidationError("--events must not be negative") }
+        }
 
         func run() throws {
             try runMapped {

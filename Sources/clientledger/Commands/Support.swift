@@ -144,6 +144,24 @@ func readInput(_ path: String) throws -> [UInt8] {
     try InputFile.read(path)
 }
 
+/// Parses an option's value as a whole number of 0 or more, saying what is wrong in words
+/// (`--seed must not be negative`) rather than only that the value is invalid. Options
+/// with a number take their value with `parsing: .unconditional`, so that `-1` reaches
+/// this check instead of being read as an option (which gave "Missing value").
+func nonNegative<Number: FixedWidthInteger & Sendable>(_ option: String) -> @Sendable (String) throws -> Number {
+    { text in
+        if let value = Number(text) { return value }
+        if let signed = Int64(text), signed < 0 { throw ValidationError("\(option) must not be negative") }
+        throw ValidationError("\(option) takes a whole number, found \"\(text)\"")
+    }
+}
+
+/// The name among `names` that `text` means when its letters are in another case
+/// (`gold` for `Gold`), for a "did you mean" in a usage message.
+func caseInsensitiveMatch(_ text: String, among names: [String]) -> String? {
+    names.first { $0.lowercased() == text.lowercased() }
+}
+
 /// Parses a moment given on the command line: a date (meaning the end of that day, UTC) or
 /// a full ISO-8601 time.
 func parseMoment(_ text: String, option: String) throws -> Timestamp {
