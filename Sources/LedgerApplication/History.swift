@@ -16,7 +16,14 @@ extension Ledger {
     /// A client's history in stream order, each event with the state after it. `asOf` keeps
     /// the events that occurred by then, `knownAt` those the ledger had recorded by then
     /// (what the firm knew at that moment).
+    ///
+    /// A cut that keeps no event is an empty answer, not an error: the client had no history
+    /// yet. A client id the ledger has never seen is an error (bad input), so that a typo in
+    /// the id is not mistaken for a client without history.
     public func history(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> [HistoryStep] {
+        guard try clientExists(clientId) else {
+            throw InputError(line: nil, field: "client", problem: "no client \(clientId) in the ledger (no event has its id)")
+        }
         var steps: [HistoryStep] = []
         try streams.fold(clientId, asOf: asOf, knownAt: knownAt) { event, payload, state in
             steps.append(HistoryStep(event: event, payload: payload, metadata: EventMetadata(json: event.metadata), stateAfter: state))
@@ -30,6 +37,11 @@ extension Ledger {
     /// at or before `asOf` and were recorded at or before `knownAt`.
     public func clientState(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> ClientState {
         try streams.fold(clientId, asOf: asOf, knownAt: knownAt)
+    }
+
+    /// Whether the ledger holds any event of this client.
+    public func clientExists(_ clientId: String) throws -> Bool {
+        try store.version(of: "client/" + clientId) > 0
     }
 
     /// Every client id with a stream, in order.
