@@ -31,7 +31,7 @@ public enum Failures {
             return (classify(error.underlying).0, error.description)
         case let error as StorageError:
             switch error {
-            case .databaseMissing, .notALedger: return (.missing, error.description)
+            case .databaseMissing, .notALedger, .cannotOpen: return (.missing, error.description)
             case .schemaNewer, .appendOnlyGuardsMissing, .readOnly: return (.cannotWrite, error.description)
             case .conflict, .busy: return (.temporary, error.description)
             case .eventIdReused: return (.badInput, error.description)
@@ -49,21 +49,10 @@ public enum Failures {
             return (.internalFailure, "the log holds an event the projections cannot read: \(error)")
         case let error as OutputError:
             return (.outputFailed, error.description)
+        case let error as InputFileError:
+            return (.missing, error.description)
         default:
             return (.internalFailure, String(describing: error))
         }
     }
-}
-
-/// Output that could not be written in full.
-public struct OutputError: Error, CustomStringConvertible, Sendable {
-    public var target: String
-    public var reason: String
-
-    public init(target: String, reason: String) {
-        self.target = target
-        self.reason = reason
-    }
-
-    public var description: String { "cannot write \(target): \(reason); nothing was left behind" }
 }

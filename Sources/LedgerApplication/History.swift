@@ -20,7 +20,14 @@ extension Ledger {
     /// A client's history in stream order, each event with the state after it. `asOf` keeps
     /// the events that occurred by then, `knownAt` those the ledger had recorded by then
     /// (what the firm knew at that moment).
+    ///
+    /// A cut that keeps no event is an empty answer, not an error: the client had no history
+    /// yet. A client id the ledger has never seen is an error (bad input), so that a typo in
+    /// the id is not mistaken for a client without history.
     public func history(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> [HistoryStep] {
+        guard try clientExists(clientId) else {
+            throw InputError(line: nil, field: "client", problem: "no client \(clientId) in the ledger (no event has its id)")
+        }
         var steps: [HistoryStep] = []
         try streams.fold(clientId, asOf: asOf, knownAt: knownAt) { event, payload, state in
             steps.append(HistoryStep(
@@ -54,8 +61,13 @@ extension Ledger {
     public func readClient(_ clientId: String, asOf: Timestamp? = nil) throws -> ClientReading {
         let state = try clientState(clientId, asOf: asOf)
         if state.isRegistered { return .registered(state) }
-        if asOf != nil, try store.version(of: state.stream) > 0 { return .notYetRegistered }
+        if asOf != nil, try clientExists(clientId) { return .notYetRegistered }
         return .unknown
+    }
+
+    /// Whether the ledger holds any event of this client.
+    public func clientExists(_ clientId: String) throws -> Bool {
+        try store.version(of: "client/" + clientId) > 0
     }
 
     /// Every client id with a stream, in order.

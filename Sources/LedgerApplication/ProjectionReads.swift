@@ -23,7 +23,7 @@ public struct ProjectionReader {
                 do {
                     try engine.catchUp()
                 } catch {
-                    notes.append("could not catch the projections up (\(error)); showing them as they are")
+                    notes.append("could not catch the projections up (\(Failures.classify(error).1)); showing them as they are")
                 }
             }
         }

@@ -60,8 +60,17 @@ public final class ProjectionEngine {
 
     // MARK: - Status
 
+    /// Where each projection stands, by name. Before the projection tables exist, every
+    /// projection is at checkpoint 0, never built (an answer, not an error: `projections
+    /// status` reports it). Throws `tablesMissing` when a table was dropped by hand.
     public func status() throws -> [ProjectionStatus] {
-        guard isInstalled else { throw ProjectionError.notBuilt }
+        guard isInstalled else {
+            let head = try log.head().position
+            return ProjectionName.allCases.sorted().map { name in
+                ProjectionStatus(name: name.rawValue, checkpoint: 0, lag: head, rulesVersion: nil, builtAt: nil, stale: true)
+            }
+        }
+        try requireTables()
         return try store.read {
             let head = try log.head().position
             return try store.checkpoints().filter { $0.name != "fold" }.map { checkpoint in
@@ -72,6 +81,16 @@ public final class ProjectionEngine {
                     stale: checkpoint.rulesVersion != rulesVersion)
             }
         }
+    }
+
+    /// Throws `notBuilt` before the projection tables exist, and `tablesMissing` when one of
+    /// them was dropped (by hand: the program never drops a live table outside a swap).
+    /// Called before every read and write of the rows, so that the person gets the remedy
+    /// rather than a backend's "no such table".
+    public func requireTables() throws {
+        guard isInstalled else { throw ProjectionError.notBuilt }
+        let missing = try store.missingTables()
+        guard missing.isEmpty else { throw ProjectionError.tablesMissing(missing) }
     }
 
     /// The position every projection has reached.
@@ -86,6 +105,7 @@ public final class ProjectionEngine {
     @discardableResult
     public func catchUp() throws -> ProjectionRun {
         let started = Date()
+        try requireTables()
         return try store.write { transaction in
             // Rows of one projection come from one set of rules: a catch-up with other rules
             // would mix them, so it is refused (a rebuild with the new rules is the way).
@@ -261,7 +281,8 @@ public final class ProjectionEngine {
     /// How many clients the ledger has: from the last build when there is one, otherwise by
     /// counting client streams.
     func estimatedClients() throws -> Int {
-        let known = isInstalled ? try store.foldCount() : 0
+        // A fold table dropped by hand is rebuilt like the others: count the streams instead.
+        let known = isInstalled ? (try? store.foldCount()) ?? 0 : 0
         if known > 0 { return known }
         return try log.streamCount(category: "client")
     }
@@ -271,11 +292,16 @@ public final class ProjectionEngine {
 public enum ProjectionError: Error, CustomStringConvertible, Sendable {
     case notBuilt
     case builtWithOtherRules(built: String, inForce: String)
+    /// Projection tables the database should have and lacks (dropped by hand).
+    case tablesMissing([String])
 
     public var description: String {
         switch self {
         case .notBuilt:
             return "the projections are not built in this database yet (run `clientledger projections rebuild`)"
+        case .tablesMissing(let tables):
+            let names = tables.joined(separator: ", ")
+            return "projection table\(tables.count == 1 ? "" : "s") \(names) \(tables.count == 1 ? "is" : "are") missing from the database; run `clientledger projections rebuild` to rebuild the projections"
         case .builtWithOtherRules(let built, let inForce):
             return "the projections were built with rules \(built), not the rules in force (\(inForce)); rebuild them with `clientledger projections rebuild`"
         }

@@ -33,7 +33,7 @@ public struct EligibilityRow: Sendable, Equatable, Codable {
 extension ProjectionEngine {
     /// Membership rows: one client, or every client (optionally of one tier).
     public func membership(client: String? = nil, tier: Tier? = nil, withHistory: Bool = false) throws -> [MembershipRow] {
-        guard isInstalled else { throw ProjectionError.notBuilt }
+        try requireTables()
         return try store.read {
             try store.membership(client: client, tier: tier?.rawValue).map { record in
                 var row = MembershipRow(
@@ -57,7 +57,7 @@ extension ProjectionEngine {
     /// Eligibility rows of one client, or of one product. A risk assessment that has expired
     /// since the rows were written is reported as a failed check now.
     public func eligibility(client: String? = nil, product: String? = nil, now: Timestamp = .now()) throws -> [EligibilityRow] {
-        guard isInstalled else { throw ProjectionError.notBuilt }
+        try requireTables()
         let nowText = now.iso8601
         return try store.eligibility(client: client, product: client == nil ? product : nil).map { record in
             var failed = record.failedChecks

@@ -57,7 +57,7 @@ public struct RetentionMetrics: Sendable, Equatable, Codable {
 extension ProjectionEngine {
     /// Retention metrics as of `asOf` (its UTC day), from the retention projection.
     public func retentionMetrics(asOf: Timestamp) throws -> RetentionMetrics {
-        guard isInstalled else { throw ProjectionError.notBuilt }
+        try requireTables()
         let day = asOf.dayNumber
         let (year, monthNumber, _) = Timestamp.civil(fromDays: day)
         let asOfMonth = year * 12 + monthNumber - 1

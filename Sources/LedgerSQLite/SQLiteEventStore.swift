@@ -69,7 +69,9 @@ public final class SQLiteEventStore: EventStore {
             if error.isNotADatabase { throw .notALedger(location: path, reason: error.message) }
             if error.primaryCode == 14 {  // SQLITE_CANTOPEN
                 if mode == .create { throw .backend("cannot create \(path): \(error.message)") }
-                throw .databaseMissing(location: path)
+                guard access(path, F_OK) == 0 else { throw .databaseMissing(location: path) }
+                let reason = access(path, R_OK) != 0 ? "permission denied (this user may not read the file)" : error.message
+                throw .cannotOpen(location: path, reason: reason)
             }
             throw StorageError(error, location: path)
         }
@@ -299,7 +301,8 @@ extension StorageError {
         case 13: self = .full(location: location)  // SQLITE_FULL
         case 11, 26: self = .corrupt("\(location): \(error.message)")  // SQLITE_CORRUPT, SQLITE_NOTADB
         case 10: self = .backend("\(location): the disk could not be read or written (\(error.message))")  // SQLITE_IOERR
-        default: self = .backend("\(location): \(error.message) (SQLite error \(error.extendedCode))")
+        // The message only, never the statement: a person cannot act on SQL text.
+        default: self = .backend("\(location): the database reported \"\(error.message)\" (code \(error.extendedCode))")
         }
     }
 }

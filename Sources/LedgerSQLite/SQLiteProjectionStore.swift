@@ -16,6 +16,16 @@ public final class SQLiteProjectionStore: ProjectionStore {
         try store.mapped { try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'projection_checkpoints'") == 1 }
     }
 
+    public func missingTables() throws -> [String] {
+        guard try isInstalled() else { return [] }
+        return try store.mapped {
+            let statement = try connection.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            var present: Set<String> = []
+            while try statement.step() { present.insert(statement.string(at: 0)) }
+            return SQLiteProjectionTransaction.allTables.filter { !present.contains($0) }
+        }
+    }
+
     public func install() throws {
         guard !store.isReadOnly else { return }
         _ = try store.mapped { try Migrator(ProjectionSchema.migrations).migrate(connection, at: store.clock.now()) }
@@ -193,7 +203,7 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         self.connection = connection
     }
 
-    private static let allTables = ProjectionSchema.tables.values.flatMap { $0 }.sorted() + ["projection_fold"]
+    static let allTables = ProjectionSchema.tables.values.flatMap { $0 }.sorted() + ["projection_fold"]
 
     func foldSnapshot(client: String) throws -> [UInt8]? {
         let statement = try connection.cached("SELECT snapshot FROM projection_fold WHERE client = ?")
@@ -314,9 +324,10 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
 
     func swapInFreshTables() throws {
         for table in Self.allTables {
-            try connection.execute("DROP TABLE \(table); ALTER TABLE \(table)__new RENAME TO \(table)")
+            // IF EXISTS: a live table dropped by hand is simply replaced (a rebuild repairs it).
+            try connection.execute("DROP TABLE IF EXISTS \(table); ALTER TABLE \(table)__new RENAME TO \(table)")
         }
-        try connection.execute("CREATE INDEX eligibility_by_product ON eligibility(product, eligible)")
+        try connection.execute("CREATE INDEX IF NOT EXISTS eligibility_by_product ON eligibility(product, eligible)")
     }
 
     func dropFreshTables() throws {

@@ -209,6 +209,11 @@ public protocol ProjectionStore: AnyObject {
     var log: any EventStore { get }
     /// Whether the projection tables exist (they are created on the first build).
     func isInstalled() throws -> Bool
+    /// Live projection tables that an installed schema should have but the database lacks
+    /// (dropped by hand), by name; empty when every table is there or none is installed.
+    /// Asked of the database's catalogue, so that a missing table is reported as such
+    /// rather than surfacing as a backend failure in the middle of a query.
+    func missingTables() throws -> [String]
     /// Creates the projection tables when the database lacks them (no-op when read-only).
     func install() throws
     /// Every checkpoint, `fold` included, by name.

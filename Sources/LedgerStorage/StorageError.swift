@@ -6,6 +6,9 @@
 public enum StorageError: Error, CustomStringConvertible, Sendable {
     /// The database does not exist.
     case databaseMissing(location: String)
+    /// It exists but cannot be opened here (not permitted, or not readable without rights the
+    /// user lacks); `reason` says which.
+    case cannotOpen(location: String, reason: String)
     /// It exists but is not a ClientLedger database (not a database, truncated, or foreign).
     case notALedger(location: String, reason: String)
     /// Written by a newer program (migrations this one does not know): it is not written to.
@@ -27,13 +30,15 @@ public enum StorageError: Error, CustomStringConvertible, Sendable {
     case corrupt(String)
     /// A write was begun inside another write on the same store.
     case nestedWrite
-    /// Any other failure of the backend, with its own description.
+    /// Any other failure of the backend, with its own description (never the statement text).
     case backend(String)
 
     public var description: String {
         switch self {
         case .databaseMissing(let location):
             return "no ledger database at \(location) (run `clientledger init` first, or pass --db)"
+        case .cannotOpen(let location, let reason):
+            return "cannot open the ledger \(location): \(reason)"
         case .notALedger(let location, let reason):
             return "\(location) is not a usable ClientLedger database: \(reason)"
         case .schemaNewer(let location, let unknown):

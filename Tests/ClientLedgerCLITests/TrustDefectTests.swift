@@ -167,7 +167,7 @@ struct TrustDefectTests {
             try #require(result.status == 0, "\(result.stderr)")
             let diff = try Self.object(result.stdout)
             let changes = try #require(diff["changes"] as? [[String: Any]])
-            let described = changes.map { "\($0["client"] ?? "")/\($0["what"] ?? ""): \($0["from"] ?? "") → \($0["to"] ?? "")" }
+            let described = changes.map { "\($0["clientId"] ?? "")/\($0["what"] ?? ""): \($0["from"] ?? "") → \($0["to"] ?? "")" }
             #expect(described.contains("C101/eligibility:OPT-05: not eligible → eligible"), "\(described)")
             #expect(described.contains("C100/eligibility:FUND-03: eligible → not eligible"), "\(described)")
             #expect(runCLI(["projections", "diff", "eligibility", "--db", workspace.db, "--rules", rules]).stdout.contains("eligibility:OPT-05"))
@@ -386,7 +386,7 @@ struct TrustDefectTests {
             let connection = try Connection(path: db, mode: .readWrite)
             switch self {
             case .droppedTrigger:
-                try connection.execute("DROP TRIGGER events_append_only_update")
+                try connection.execute("DROP TRIGGER log_append_only_update")
             case .newerSchema:
                 try connection.execute(
                     "INSERT INTO schema_migrations(name, applied_at) VALUES ('9999_future', '2026-11-30T00:00:00.000Z')")
@@ -412,7 +412,7 @@ struct TrustDefectTests {
                 #expect(result.status != 0 && result.status != 70 && result.status < 128, "\(label): exit \(result.status) \(result.stdout)")
                 switch tamper {
                 case .droppedTrigger:
-                    #expect(result.stderr.contains("events_append_only_update") || result.stderr.contains("append-only"),
+                    #expect(result.stderr.contains("log_append_only_update") || result.stderr.contains("append-only"),
                             "\(label): the message should name the trigger: \(result.stderr)")
                 case .newerSchema:
                     #expect(result.status == 65 || result.status == 66, "\(label): exit \(result.status)")

@@ -16,7 +16,8 @@ public enum OpenMode: Sendable {
 }
 
 /// One SQLite connection, configured for the ledger: WAL, `synchronous=FULL`, foreign keys
-/// and a busy timeout.
+/// and a busy timeout. A read-only connection to a ledger in a folder the user cannot write
+/// falls back to an immutable open (see `openHandle`).
 ///
 /// A connection is not `Sendable`: one owner uses it at a time.
 public final class Connection {
@@ -35,18 +36,11 @@ public final class Connection {
             let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
             if fd >= 0 { close(fd) }
         }
-        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
-        flags |= (mode == .readOnly) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
-        var pointer: OpaquePointer?
-        let code = sqlite3_open_v2(path, &pointer, flags, nil)
-        guard code == SQLITE_OK, let pointer else {
-            let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
-            if let pointer { sqlite3_close_v2(pointer) }
-            throw SQLiteError(extendedCode: code, message: message, sql: nil)
-        }
+        let (pointer, immutable) = try Self.openHandle(path: path, mode: mode)
         self.handle = pointer
         self.path = path
         self.mode = mode
+        self.isImmutable = immutable
         sqlite3_extended_result_codes(pointer, 1)
         sqlite3_busy_timeout(pointer, busyTimeoutMilliseconds)
         do {
@@ -56,6 +50,91 @@ public final class Connection {
             sqlite3_close_v2(pointer)
             throw error
         }
+    }
+
+    /// Whether the file was opened with `immutable=1` (see `openHandle`).
+    public let isImmutable: Bool
+
+    /// Opens the handle; for a read-only connection, falls back to an immutable open when the
+    /// ordinary one cannot read the file for want of write access to its folder.
+    ///
+    /// A WAL database is read through its `-shm` file (the WAL index), which a reader must be
+    /// able to create when it is absent. In a folder the user can only read — or one that is
+    /// immutable even for root — that fails with SQLITE_CANTOPEN, and the ledger could not be
+    /// read at all. SQLite's documented way to read such a file ("Read-Only Databases" in
+    /// wal.html) is the `immutable=1` URI parameter: no locks, no `-shm`, no `-wal`.
+    ///
+    /// The trade-off: `immutable` promises SQLite that nobody changes the file while it is
+    /// open, and it ignores the `-wal`. So the fallback is used only when
+    /// - the connection is read-only (it never writes, so it cannot damage anything),
+    /// - the ordinary open failed with SQLITE_CANTOPEN or SQLITE_READONLY and the file is
+    ///   readable — i.e. this process cannot create the `-shm`, so no writer with the same
+    ///   rights can be running (a writer needs the `-shm` and `-wal` too), and
+    /// - there is no `-wal` with content: transactions committed to a `-wal` but not yet
+    ///   checkpointed would be missed, so then the open is refused with a message saying so.
+    /// A writer with more rights than this process (another user who can write the folder)
+    /// could still commit while the file is read; such a read may then be inconsistent.
+    /// Nothing is ever written through this connection, so the risk is a wrong answer during
+    /// a concurrent write by someone else, not damage.
+    static func openHandle(path: String, mode: OpenMode) throws(SQLiteError) -> (OpaquePointer, immutable: Bool) {
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        flags |= (mode == .readOnly) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        let pointer = try rawOpen(path, flags: flags)
+        guard mode == .readOnly else { return (pointer, false) }
+        // The first read opens the WAL index: that is where a read-only folder fails.
+        let probe = sqlite3_exec(pointer, "PRAGMA schema_version", nil, nil, nil)
+        let primary = sqlite3_extended_errcode(pointer) & 0xFF
+        guard probe != SQLITE_OK, primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY, access(path, R_OK) == 0 else {
+            // Opened, or failed for another reason: `configure` reports it as before.
+            return (pointer, false)
+        }
+        sqlite3_close_v2(pointer)
+        var wal = stat()
+        if stat(path + "-wal", &wal) == 0, wal.st_size > 0 {
+            throw SQLiteError(
+                extendedCode: SQLITE_CANTOPEN,
+                message: "its write-ahead log \(path)-wal holds transactions not yet checkpointed into the main file, and reading them needs write access to the folder (for the -shm file); run it where the folder can be written, or checkpoint it there first",
+                sql: nil)
+        }
+        let immutable = try rawOpen(uri(readOnlyImmutable: path), flags: flags | SQLITE_OPEN_URI)
+        return (immutable, true)
+    }
+
+    /// `sqlite3_open_v2`, closing the handle again when it fails.
+    private static func rawOpen(_ name: String, flags: Int32) throws(SQLiteError) -> OpaquePointer {
+        var pointer: OpaquePointer?
+        let code = sqlite3_open_v2(name, &pointer, flags, nil)
+        guard code == SQLITE_OK, let pointer else {
+            let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            if let pointer { sqlite3_close_v2(pointer) }
+            throw SQLiteError(extendedCode: code, message: message, sql: nil)
+        }
+        return pointer
+    }
+
+    /// `file:PATH?mode=ro&immutable=1`, with every byte of the path that is not plainly safe
+    /// in a URI percent-encoded (`?`, `#` and `%` would otherwise end or change the path), and
+    /// leading slashes collapsed to one (`//` would start an authority).
+    static func uri(readOnlyImmutable path: String) -> String {
+        var encoded = ""
+        var leading = true
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if leading, encoded.hasSuffix("/") { continue }
+                encoded.append("/")
+                continue
+            }
+            leading = false
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.append(Character(Unicode.Scalar(byte)))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                encoded.append("%" + (hex.count == 1 ? "0" + hex : hex))
+            }
+        }
+        return "file:" + encoded + "?mode=ro&immutable=1"
     }
 
     deinit {

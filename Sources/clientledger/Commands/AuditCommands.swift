@@ -76,8 +76,8 @@ extension ClientLedger.Audit {
                 }
                 intact = export.intact
                 let sink = try OutputSink(path: output)
-                for line in try export.lines() { sink.write(line) }
-                sink.close()
+                for line in try export.lines() { try sink.write(line) }
+                try sink.close()
                 if !intact { printError("BROKEN: an exported event's hash does not verify (see hashVerifies)") }
             }
             if !intact { throw ExitCode(1) }

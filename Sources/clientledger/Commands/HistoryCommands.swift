@@ -29,9 +29,6 @@ extension ClientLedger {
                 let steps = try ledger.history(
                     client, asOf: try asOf.map { try parseMoment($0, option: "--as-of") },
                     knownAt: try knownAt.map { try parseMoment($0, option: "--known-at") })
-                guard !steps.isEmpty else {
-                    throw InputError(line: nil, field: "client", problem: "no events of client \(client) in that range")
-                }
                 switch format {
                 case .json:
                     print("[")
@@ -41,6 +38,7 @@ extension ClientLedger {
                     print(HistoryView.csvHeader)
                     for step in steps { print(try HistoryView.csvRow(step)) }
                 case .text:
+                    if steps.isEmpty { printError("note: no event of client \(client) in that cut") }
                     print(table(["pos", "ver", "occurredAt", "type", "tier", "points", "net assets", "caused by", "data"], steps.map { step in
                         let state = step.stateAfter
                         return [String(step.event.position), String(step.event.version), String(step.event.occurredAt.prefix(19)),

@@ -48,7 +48,7 @@ extension ClientLedger {
         @Argument(help: "JSON Lines file, or - for standard input.")
         var file: String
 
-        @Option(help: "Commit every N events instead of once at the end.")
+        @Option(parsing: .unconditional, help: "Commit every N events instead of once at the end (N ≥ 1).")
         var batchSize: Int?
 
         @Option(help: "Output format: text or json.")
@@ -66,9 +66,9 @@ extension ClientLedger {
                 let started = Date()
                 let ledger = Ledger(store: log, rules: rules)
                 let showProgress = stderrIsTerminal
-                let report = try input.withUnsafeBytes { raw in
+                let report = try input.withUnsafeBufferPointer { bytes in
                     try ledger.importJSONLines(
-                        raw.bindMemory(to: UInt8.self), batchSize: batchSize,
+                        bytes, batchSize: batchSize,
                         progress: { done in if showProgress { printError("  \(done) events…") } },
                         batchCommitted: { line in printError("committed through line \(line)") })
                 }
@@ -105,8 +105,12 @@ extension ClientLedger {
         @Argument(help: "The event as JSON, or - to read it from standard input.")
         var event: String
 
-        @Option(help: "The stream's version before this event (0: the stream must not exist).")
+        @Option(parsing: .unconditional, help: "The stream's version before this event (0: the stream must not exist).")
         var expectedVersion: Int64?
+
+        func validate() throws {
+            if let expectedVersion, expectedVersion < 0 { throw ValidationError("--expected-version must not be negative") }
+        }
 
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
@@ -115,8 +119,7 @@ extension ClientLedger {
             try runMapped {
                 let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: false)
-                let text = event == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : event
-                let bytes = Array(text.utf8)
+                let bytes = event == "-" ? try readInput("-") : Array(event.utf8)
                 var incoming = try bytes.withUnsafeBufferPointer { try ImportLineParser.parseAll($0) }
                 guard incoming.count == 1 else {
                     throw InputError(line: nil, field: nil, problem: "append takes exactly one event; use import for \(incoming.count)")
@@ -159,11 +162,11 @@ extension ClientLedger {
         @Option(help: "Only these event types (repeat, or separate with commas).")
         var type: [String] = []
 
-        @Option(help: "First position.") var from: Int64?
-        @Option(help: "Last position.") var to: Int64?
+        @Option(parsing: .unconditional, help: "First position.") var from: Int64?
+        @Option(parsing: .unconditional, help: "Last position.") var to: Int64?
         @Option(help: "Occurred at or after this time.") var since: String?
         @Option(help: "Occurred at or before this time (a date means the end of that day).") var until: String?
-        @Option(help: "At most this many events.") var limit: Int?
+        @Option(parsing: .unconditional, help: "At most this many events.") var limit: Int?
 
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
@@ -171,8 +174,11 @@ extension ClientLedger {
         func validate() throws {
             if stream != nil, client != nil { throw ValidationError("give --stream or --client, not both") }
             if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+            if let from, from < 0 { throw ValidationError("--from must not be negative") }
+            if let to, to < 0 { throw ValidationError("--to must not be negative") }
             for name in types where EventType(rawValue: name) == nil {
-                throw ValidationError("--type: unknown event type \"\(name)\"")
+                let hint = caseInsensitiveMatch(name, among: EventType.allCases.map(\.rawValue)).map { "; did you mean \($0)?" } ?? ""
+                throw ValidationError("--type: unknown event type \"\(name)\"" + hint)
             }
         }
 

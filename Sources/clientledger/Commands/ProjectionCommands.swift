@@ -35,15 +35,13 @@ extension ClientLedger.Projections {
             var stale = false
             try runMapped {
                 let engine = try ProjectionEngine(store: try global.openLog(readOnly: true).projectionStore(), rules: try rulesOptions.load())
-                guard engine.isInstalled else {
-                    stale = true
-                    print("projections are not built yet (run `clientledger projections rebuild`)")
-                    return
-                }
+                // Never built is an answer: every projection at checkpoint 0, never built (null).
                 let statuses = try engine.status()
                 stale = statuses.contains { $0.stale || $0.builtAt == nil }
                 if format == .json {
                     print(try jsonText(statuses))
+                } else if !engine.isInstalled {
+                    print("projections are not built yet (run `clientledger projections rebuild`)")
                 } else {
                     print("rules in force: \(engine.rulesVersion)")
                     print(table(["projection", "checkpoint", "lag", "rules version", "stale", "built at"], statuses.map {
@@ -87,7 +85,11 @@ extension ClientLedger.Projections {
         @Argument(help: "Only this projection: membership (tier), retention (stage) or eligibility.") var name: ProjectionName?
         @Option(help: "The proposed rules file (YAML).") var rules: String
         @Option(help: "The rules in force (default: the shipped rules).") var currentRules: String?
-        @Option(help: "Show at most this many changed clients (text output).") var limit = 20
+        @Option(parsing: .unconditional, help: "Show at most this many changed clients (text output).") var limit = 20
+
+        func validate() throws {
+            guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
+        }
         @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() throws {

@@ -27,7 +27,12 @@ extension ClientLedger {
         @Option(help: "Only clients of this tier (Standard, Silver, Gold, Platinum, Diamond).") var tier: String?
 
         func validate() throws {
-            if let tier, Tier(rawValue: tier) == nil { throw ValidationError("--tier: unknown tier \"\(tier)\"") }
+            if let tier, Tier(rawValue: tier) == nil {
+                let names = Tier.allCases.map(\.rawValue)
+                let hint = caseInsensitiveMatch(tier, among: names).map { "; did you mean \($0)? (tier names are case-sensitive)" }
+                    ?? " (tiers: \(names.joined(separator: ", ")))"
+                throw ValidationError("--tier: unknown tier \"\(tier)\"" + hint)
+            }
         }
 
         func run() throws {

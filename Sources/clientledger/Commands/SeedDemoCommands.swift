@@ -18,12 +18,13 @@ extension ClientLedger {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var rulesOptions: RulesOptions
 
-        @Option(help: "Number of clients.") var clients: Int = 1_000
-        @Option(help: "Number of facts (about; at least three per client).") var events: Int = 100_000
-        @Option(help: "Random seed: the same seed gives the same data.") var seed: UInt64 = 42
-        @Option(help: "Number of the first client (to add clients to a seeded ledger).") var firstClient = 1
+        @Option(parsing: .unconditional, help: "Number of clients.") var clients: Int = 1_000
+        @Option(parsing: .unconditional, help: "Number of facts (about; at least three per client).") var events: Int = 100_000
+        @Option(parsing: .unconditional, help: "Random seed (0 or more): the same seed gives the same data.", transform: nonNegative("--seed"))
+        var seed: UInt64 = 42
+        @Option(parsing: .unconditional, help: "Number of the first client (to add clients to a seeded ledger).") var firstClient = 1
         @Option(help: "First day of activity (the period must end by now: facts from the future are refused).") var start: String = "2024-10-01"
-        @Option(help: "Length of the period in days.") var days: Int64 = 760
+        @Option(parsing: .unconditional, help: "Length of the period in days.") var days: Int64 = 760
         @Option(help: "Write JSON Lines to this file instead of standard output.") var output: String?
         @Flag(help: "Import into the ledger (--db) instead of writing JSON Lines.") var append = false
 
@@ -52,8 +53,8 @@ extension ClientLedger {
                     return
                 }
                 let sink = try OutputSink(path: output)
-                generator.generate { line in sink.write(line) }
-                sink.close()
+                try generator.generate { line in try sink.write(line) }
+                try sink.close()
             }
         }
     }
@@ -73,37 +74,30 @@ func seedLedger(_ generator: SyntheticData, into ledger: Ledger, progress: Bool)
     }
 }
 
-/// Buffered line output to a file or standard output.
+/// Where a command's JSON Lines go: a file written safely (`OutputFile`: a temporary file,
+/// mode 0600, renamed into place when complete), or standard output. Every write is checked.
 final class OutputSink {
-    private let handle: FileHandle
-    private var buffer = Data()
+    private let file: OutputFile?
 
     init(path: String?) throws {
-        if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-                throw MissingFile(path: path)
-            }
-            self.handle = handle
+        file = try path.map { try OutputFile(path: $0) }
+    }
+
+    func write(_ line: String) throws {
+        if let file {
+            try file.line(line)
         } else {
-            self.handle = FileHandle.standardOutput
+            try standardOutput.line(line)
         }
-        buffer.reserveCapacity(1 << 20)
     }
 
-    func write(_ line: String) {
-        buffer.append(contentsOf: line.utf8)
-        buffer.append(0x0A)
-        if buffer.count >= 1 << 20 { flush() }
-    }
-
-    func flush() {
-        handle.write(buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() {
-        flush()
-        if handle !== FileHandle.standardOutput { handle.closeFile() }
+    /// Puts the file in place (or writes out standard output); throws when that fails.
+    func close() throws {
+        if let file {
+            try file.commit()
+        } else {
+            try standardOutput.flush()
+        }
     }
 }
 
@@ -115,8 +109,13 @@ extension ClientLedger {
         @Option(help: "Demo database (recreated on every run).")
         var db: String = "clientledger-demo.db"
 
-        @Option(help: "Clients to generate.") var clients: Int = 300
-        @Option(help: "Facts to generate.") var events: Int = 30_000
+        @Option(parsing: .unconditional, help: "Clients to generate.") var clients: Int = 300
+        @Option(parsing: .unconditional, help: "Facts to generate.") var events: Int = 30_000
+
+        func validate() throws {
+            guard clients >= 1 else { throw ValidationError("--clients must be at least 1") }
+            guard events >= 0 else { throw ValidationError("--events must not be negative") }
+        }
 
         func run() throws {
             try runMapped {
