@@ -106,7 +106,10 @@ func transactionProblems(_ rows: [LogRow]) -> [String] {
 let projectionTables = ["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility"]
 
 /// Columns whose values depend on the moment the rows were computed for (the clock).
-let clockDependentColumns: Set<String> = ["as_of", "rules_tier", "points_expiring_90d", "points_qualifying", "eligible", "failed_checks"]
+/// `points_available` is one: a lot that has ended by the row's `asOf` is not available.
+let clockDependentColumns: Set<String> = [
+    "as_of", "rules_tier", "points_available", "points_expiring_90d", "points_qualifying", "eligible", "failed_checks",
+]
 
 /// Every row of each projection table as text (NULL as "∅"), in a total order. With
 /// `excludingClockColumns`, the columns that depend on the as-of moment are left out.
