@@ -14,8 +14,9 @@ final class SQLiteAppendTransaction: AppendTransaction {
     private let recordedMs: Int64
     private var versions: [String: Int64] = [:]
     /// When the log was empty as the transaction began, the only stored ids are the ones
-    /// written in it: they are kept here and no lookup touches the index.
-    private var idsWrittenToEmptyLog: Set<String>?
+    /// written in it: a fixed-size filter of them says which can not be stored, so most
+    /// lookups never touch the index (8 MiB, whatever the size of the import).
+    private var idsWrittenToEmptyLog: IdFilter?
 
     init(connection: Connection, catalog: Catalog, recordedAt: Timestamp) throws {
         self.connection = connection
@@ -33,7 +34,19 @@ final class SQLiteAppendTransaction: AppendTransaction {
         }
         self.recordedAt = recordedAt.iso8601
         self.recordedMs = recordedAt.millisecondsSinceEpoch
-        if lastPosition == 0 { idsWrittenToEmptyLog = [] }
+        if lastPosition == 0 { idsWrittenToEmptyLog = IdFilter() }
+    }
+
+    func commitAndContinue() throws {
+        try connection.execute("COMMIT")
+        try catalog.commit()
+        try connection.execute("BEGIN IMMEDIATE")
+        let head = try connection.cached("SELECT position FROM log ORDER BY position DESC LIMIT 1")
+        defer { head.reset() }
+        let position = try head.step() ? head.int64(at: 0) : 0
+        guard position == lastPosition else {
+            throw StorageError.conflict(stream: "(the log)", expected: .exact(lastPosition), actual: position)
+        }
     }
 
     func version(of stream: String) throws -> Int64 {
@@ -49,7 +62,7 @@ final class SQLiteAppendTransaction: AppendTransaction {
     }
 
     func storedEvent(id: String) throws -> StoredIdentity? {
-        if let written = idsWrittenToEmptyLog, !written.contains(id) { return nil }
+        if let written = idsWrittenToEmptyLog, !written.mayContain(id) { return nil }
         return try Self.storedEvent(id: id, on: connection)
     }
 
@@ -102,3 +115,28 @@ final class SQLiteAppendTransaction: AppendTransaction {
 
 @available(*, unavailable)
 extension SQLiteAppendTransaction: Sendable {}
+
+/// A fixed-size set of id hashes with no false negatives: `mayContain` is false only for an
+/// id never inserted.
+struct IdFilter {
+    private var bits = [UInt64](repeating: 0, count: 1 << 20)  // 2^26 bits
+
+    private static func slot(_ id: String) -> Int {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return Int(truncatingIfNeeded: hash & ((1 << 26) - 1))
+    }
+
+    mutating func insert(_ id: String) {
+        let slot = Self.slot(id)
+        bits[slot >> 6] |= 1 << UInt64(slot & 63)
+    }
+
+    func mayContain(_ id: String) -> Bool {
+        let slot = Self.slot(id)
+        return bits[slot >> 6] & (1 << UInt64(slot & 63)) != 0
+    }
+}

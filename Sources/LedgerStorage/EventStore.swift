@@ -121,6 +121,10 @@ public protocol AppendTransaction: AnyObject {
     /// append takes the same position and version, so a caller may go on with another id.
     @discardableResult
     func append(_ event: NewEvent) throws -> AppendOutcome
+    /// Commits what was appended so far (durably, as a `write` that returned) and goes on in a
+    /// new transaction: for long imports committed in batches. Throws `conflict` when another
+    /// writer committed in between, since what the caller planned rests on the old head.
+    func commitAndContinue() throws
 }
 
 extension AppendTransaction {

@@ -256,12 +256,18 @@ public enum ImportLineParser {
         private let input: UnsafeBufferPointer<UInt8>
         private var start = 0
         private var line = 0
-        private var lineOfId: [String: Int] = [:]
+        /// The line of every id read so far, keyed by the id's 128 bits (a UUID's own, or the
+        /// first 128 bits of SHA-256 of any other id): about 28 bytes an event, where the
+        /// id strings themselves would take several times that.
+        private var lineOfId: [IdKey: Int32] = [:]
         private var eventsRead = 0
 
         public init(_ input: UnsafeBufferPointer<UInt8>) {
             self.input = input
         }
+
+        /// How far into the input the reader has got: everything before it has been parsed.
+        public var offset: Int { start }
 
         /// The next events (at most `limit`), or nil at the end of the input. An input with
         /// no event at all is an error.
@@ -278,7 +284,8 @@ public enum ImportLineParser {
                 start = end + 1
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 let event = try parse(bytes, line: line)
-                if let first = lineOfId[event.eventId] {
+                let key = IdKey(event.eventId)
+                if let first = lineOfId[key] {
                     if event.idWasDerived {
                         // Same content, same fact: a second copy would be stored once, and a
                         // fact silently dropped is worse than an input refused.
@@ -288,7 +295,7 @@ public enum ImportLineParser {
                     }
                     throw InputError(line: line, field: "eventId", problem: "duplicate of line \(first) (\(event.eventId))")
                 }
-                lineOfId[event.eventId] = line
+                lineOfId[key] = Int32(clamping: line)
                 events.append(event)
             }
             eventsRead += events.count
@@ -303,3 +310,40 @@ public enum ImportLineParser {
     }
 }
 
+/// 128 bits that stand for an event id: a lower-case UUID's own bytes, or the first 128 bits
+/// of SHA-256 of any other id's text. Equal ids give equal keys; two different ids give the
+/// same key only with the odds of a SHA-256 collision.
+struct IdKey: Hashable {
+    let high: UInt64
+    let low: UInt64
+
+    init(_ id: String) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        var nibble: UInt8?
+        var isUUID = id.utf8.count == 36
+        if isUUID {
+            for (index, byte) in id.utf8.enumerated() {
+                if index == 8 || index == 13 || index == 18 || index == 23 {
+                    if byte != UInt8(ascii: "-") { isUUID = false; break }
+                    continue
+                }
+                var value: UInt8 = 0
+                switch byte {
+                case 48...57: value = byte - 48
+                case 97...102: value = byte - 87
+                default: isUUID = false
+                }
+                guard isUUID else { break }
+                if let first = nibble { bytes.append(first << 4 | value); nibble = nil } else { nibble = value }
+            }
+        }
+        if !isUUID { bytes = Array(HashChain.sha256(Array(id.utf8)).prefix(16)) }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for k in 0..<8 { high = high << 8 | UInt64(bytes[k]) }
+        for k in 8..<16 { low = low << 8 | UInt64(bytes[k]) }
+        self.high = high
+        self.low = low
+    }
+}

@@ -62,16 +62,14 @@ extension ClientLedger {
             try runMapped {
                 let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: false)
-                let input = try readInput(file)
+                let input = try MappedInput(file)
                 let started = Date()
                 let ledger = Ledger(store: log, rules: rules)
                 let showProgress = stderrIsTerminal
-                let report = try input.withUnsafeBufferPointer { bytes in
-                    try ledger.importJSONLines(
-                        bytes, batchSize: batchSize,
-                        progress: { done in if showProgress { printError("  \(done) events…") } },
-                        batchCommitted: { line in printError("committed through line \(line)") })
-                }
+                let report = try ledger.importFile(
+                    input, batchSize: batchSize,
+                    progress: { done in if showProgress { printError("  \(done) events…") } },
+                    batchCommitted: { line in printError("committed through line \(line)") })
                 let seconds = Date().timeIntervalSince(started)
                 if format == .json {
                     print(try jsonText(ImportSummary(report, seconds: seconds)))

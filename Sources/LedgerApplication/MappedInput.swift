@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An import's input, mapped into memory rather than read into it: a regular file is mapped
+/// as it is; anything else (standard input, a pipe, a FIFO) is first copied to a temporary
+/// file, so that the input can be read twice (a batched import checks every line first) and
+/// never has to fit in memory. Pages the import has read past are handed back
+/// (`release(before:)`), so its memory stays bounded whatever the size of the file.
+public final class MappedInput {
+    public let name: String
+    private let base: UnsafeMutableRawPointer?
+    public let count: Int
+    private var released = 0
+
+    public var buffer: UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base?.assumingMemoryBound(to: UInt8.self), count: count)
+    }
+
+    /// Maps the file at `path` (or standard input for `-`).
+    public init(_ path: String) throws(InputFileError) {
+        name = path == "-" ? "standard input" : path
+        var descriptor: Int32 = 0
+        if path != "-" {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                let code = errno
+                throw InputFileError(path: path, reason: code == ENOENT ? "no such file" : String(cString: strerror(code)))
+            }
+        }
+        defer { if path != "-" { close(descriptor) } }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw InputFileError(path: name, reason: String(cString: strerror(errno))) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw InputFileError(path: name, reason: "it is a folder, not a file") }
+        var mapped = descriptor
+        var spooled: Int32 = -1
+        if (info.st_mode & S_IFMT) != S_IFREG {
+            spooled = try Self.spool(descriptor, name: name)
+            mapped = spooled
+            guard fstat(spooled, &info) == 0 else { throw InputFileError(path: name, reason: String(cString: strerror(errno))) }
+        }
+        defer { if spooled >= 0 { close(spooled) } }
+        count = Int(info.st_size)
+        guard count > 0 else {
+            base = nil
+            return
+        }
+        guard let pointer = mmap(nil, count, PROT_READ, MAP_PRIVATE, mapped, 0), pointer != MAP_FAILED else {
+            throw InputFileError(path: name, reason: "cannot be mapped: \(String(cString: strerror(errno)))")
+        }
+        base = pointer
+        _ = madvise(pointer, count, Int32(MADV_SEQUENTIAL))
+    }
+
+    deinit {
+        if let base { munmap(base, count) }
+    }
+
+    /// Hands back the pages before `offset` (they are read again from the file if needed).
+    public func release(before offset: Int) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = min(offset, count) / page * page
+        guard end - released >= 64 << 20 else { return }
+        _ = madvise(base, end, Int32(MADV_DONTNEED))
+        released = end
+    }
+
+    /// Everything from `descriptor`, copied to an unlinked temporary file; returns its descriptor.
+    private static func spool(_ descriptor: Int32, name: String) throws(InputFileError) -> Int32 {
+        let folder = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(folder)/clientledger-input-XXXXXX".utf8CString)
+        let file = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let path = buffer.baseAddress else { return -1 }
+            let file = mkstemp(path)
+            if file >= 0 { unlink(path) }
+            return file
+        }
+        guard file >= 0 else { throw InputFileError(path: name, reason: "no temporary file for it: \(String(cString: strerror(errno)))") }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var failure: String?
+        copying: while failure == nil {
+            let read = chunk.withUnsafeMutableBytes { raw -> Int in
+                guard let start = raw.baseAddress else { return 0 }
+                return systemRead(descriptor, start, raw.count)
+            }
+            if read < 0 {
+                if errno == EINTR { continue }
+                failure = String(cString: strerror(errno))
+                break
+            }
+            if read == 0 { break }
+            var written = 0
+            while written < read {
+                let step = chunk.withUnsafeBytes { raw -> Int in
+                    guard let start = raw.baseAddress else { return -1 }
+                    return write(file, start + written, read - written)
+                }
+                if step < 0, errno == EINTR { continue }
+                guard step > 0 else {
+                    failure = "cannot be copied to a temporary file: \(String(cString: strerror(errno)))"
+                    break copying
+                }
+                written += step
+            }
+        }
+        if let failure {
+            close(file)
+            throw InputFileError(path: name, reason: failure)
+        }
+        return file
+    }
+}
+
+@available(*, unavailable)
+extension MappedInput: Sendable {}
