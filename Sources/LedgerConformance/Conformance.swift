@@ -53,6 +53,7 @@ public enum EventStoreConformance {
         ConformanceCase(name: "a write nested in another write is refused", body: nestedWrite),
         ConformanceCase(name: "concurrent writers on shared streams lose nothing and never break the order", body: concurrentWriters),
         ConformanceCase(name: "a second handle sees only committed writes", body: committedVisibility),
+        ConformanceCase(name: "commitAndContinue commits what came before; a later failure rolls back only what followed", body: commitAndContinue),
     ]
 
     // MARK: - Helpers
@@ -288,6 +289,26 @@ public enum EventStoreConformance {
             try expect(try reader.head().position == 0, "an uncommitted event is invisible to another handle")
         }
         try expect(try reader.head().position == 1, "a committed event is visible to another handle")
+    }
+
+    static func commitAndContinue(_ factory: any EventStoreFactory, _ location: String) throws {
+        let store = try factory.open(location, readOnly: false)
+        let reader = try factory.open(location, readOnly: true)
+        struct Abort: Error {}
+        do {
+            try store.write { transaction in
+                try transaction.append(event("client/A", 1))
+                try transaction.append(event("client/A", 2))
+                try transaction.commitAndContinue()
+                try expect(try reader.head().position == 2, "what came before commitAndContinue is committed and visible")
+                try transaction.append(event("client/B", 3))
+                throw Abort()
+            }
+        } catch is Abort {}
+        try expect(try store.head().position == 2, "the failure after it rolled back only the event that followed")
+        try expect(try store.verifyChain().isIntact, "the chain verifies")
+        try store.append([event("client/B", 4)])
+        try expect(try store.head().position == 3, "the log goes on at the next position")
     }
 
     static func concurrentWriters(_ factory: any EventStoreFactory, _ location: String) throws {

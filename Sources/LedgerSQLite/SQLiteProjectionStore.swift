@@ -72,19 +72,12 @@ public final class SQLiteProjectionStore: ProjectionStore {
 
     public func membership(client: String?, tier: String?) throws -> [MembershipRecord] {
         try store.mapped {
-            var sql = """
+            let statement = try filtered(
+                """
                 SELECT client, tier, tier_since, rules_tier, points_available, points_expiring_90d, points_lifetime,
                        points_qualifying, points_redeemed, points_expired, points_adjusted, net_assets_cents,
                        offboarded, as_of FROM membership
-                """
-            var clauses: [String] = []
-            var bindings: [String] = []
-            if let client { clauses.append("client = ?"); bindings.append(client) }
-            if let tier { clauses.append("tier = ?"); bindings.append(tier) }
-            if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-            sql += " ORDER BY client"
-            let statement = try connection.prepare(sql)
-            for (index, value) in bindings.enumerated() { statement.bind(value, at: Int32(index + 1)) }
+                """, [("client", client), ("tier", tier)], orderBy: "client")
             var rows: [MembershipRecord] = []
             while try statement.step() {
                 rows.append(MembershipRecord(
@@ -98,6 +91,16 @@ public final class SQLiteProjectionStore: ProjectionStore {
             }
             return rows
         }
+    }
+
+    /// `select` with `column = value` for each given filter, ordered; the statement bound.
+    private func filtered(_ select: String, _ filters: [(column: String, value: String?)], orderBy: String) throws -> Statement {
+        let given = filters.compactMap { filter in filter.value.map { (filter.column, $0) } }
+        var sql = select
+        if !given.isEmpty { sql += " WHERE " + given.map { "\($0.0) = ?" }.joined(separator: " AND ") }
+        let statement = try connection.prepare(sql + " ORDER BY " + orderBy)
+        for (index, filter) in given.enumerated() { statement.bind(filter.1, at: Int32(index + 1)) }
+        return statement
     }
 
     public func tierHistory(client: String) throws -> [TierChangeRecord] {
@@ -118,15 +121,9 @@ public final class SQLiteProjectionStore: ProjectionStore {
 
     public func eligibility(client: String?, product: String?) throws -> [EligibilityRecord] {
         try store.mapped {
-            var sql = "SELECT client, product, eligible, failed_checks, risk_valid_until FROM eligibility"
-            var clauses: [String] = []
-            var bindings: [String] = []
-            if let client { clauses.append("client = ?"); bindings.append(client) }
-            if let product { clauses.append("product = ?"); bindings.append(product) }
-            if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-            sql += " ORDER BY client, product"
-            let statement = try connection.prepare(sql)
-            for (index, value) in bindings.enumerated() { statement.bind(value, at: Int32(index + 1)) }
+            let statement = try filtered(
+                "SELECT client, product, eligible, failed_checks, risk_valid_until FROM eligibility",
+                [("client", client), ("product", product)], orderBy: "client, product")
             var rows: [EligibilityRecord] = []
             while try statement.step() {
                 rows.append(EligibilityRecord(

@@ -12,7 +12,7 @@ import LedgerStorage
 //   ledger-bench import FILE              batched import of a JSON Lines file (one transaction)
 //   ledger-bench single COUNT             one fact per transaction, synchronous=FULL
 //   ledger-bench rebuild DB               full rebuild of the three projections of a ledger
-//   ledger-bench catchup DB [COUNT]       catch-up after importing COUNT (1,000) deposits of existing clients
+//   ledger-bench catchup DB [COUNT] [DAY] catch-up after importing COUNT (1,000) deposits of existing clients on DAY
 //   ledger-bench history DB CLIENT [N]    one client's history (best of 5), adding a client of N facts first
 //
 // Setup (generating data, creating the database) happens outside the measured part.
@@ -99,6 +99,8 @@ case "catchup":
     // 1,000 deposits spread over the ledger's existing, active clients (dated after the
     // seeded period), imported, then the catch-up of the projections is measured.
     let count = arguments.count >= 4 ? Int(arguments[3]) ?? 1000 : 1000
+    // The day the deposits occur: after the ledger's own facts (so none is a late fact).
+    let day = arguments.count >= 5 ? arguments[4] : "2026-11-20"
     let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
     let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
     try engine.catchUp()
@@ -109,7 +111,7 @@ case "catchup":
         let client = clients[(index * 7919) % clients.count]
         let minute = String(format: "%02d", index % 60)
         let hour = String(format: "%02d", (index / 60) % 24)
-        lines += #"{"eventId":"\#(EventID.random())","type":"FundsDeposited","clientId":"\#(client)","occurredAt":"2026-11-20T\#(hour):\#(minute):00Z","data":{"amount":\#(1000 + index).00}}"# + "\n"
+        lines += #"{"eventId":"\#(EventID.random())","type":"FundsDeposited","clientId":"\#(client)","occurredAt":"\#(day)T\#(hour):\#(minute):00Z","data":{"amount":\#(1000 + index).00}}"# + "\n"
     }
     let bytes = Array(lines.utf8)
     let report = try bytes.withUnsafeBufferPointer { try Ledger(store: log, rules: rules).importJSONLines($0) }
