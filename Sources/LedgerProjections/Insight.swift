@@ -89,7 +89,7 @@ public struct ChurnScore: Sendable, Equatable, Codable {
     /// `low`, `medium` or `high`.
     public var band: String
     @NullEncoded public var lastActivity: String?
-    public var daysSinceLastActivity: Int64
+    public var idleDays: Int64
     public var factors: [ChurnFactor]
 }
 
@@ -124,11 +124,11 @@ public struct ChurnScorer: Sendable {
     }
 
     /// Share (thousandths) of the recency factor: 0 up to the usual gap, 1000 from
-    /// `saturateAtRatio` usual gaps, linear between.
+    /// `fullFromGaps` usual gaps, linear between.
     public func recencyShare(daysSince: Int64, usualGap: Int64) -> Int64 {
         let gap = max(1, usualGap)
         guard daysSince > gap else { return 0 }
-        return Self.permille(daysSince - gap, gap * (rules.recencySaturateAtRatio - 1))
+        return Self.permille(daysSince - gap, gap * (rules.recencyFullFromGaps - 1))
     }
 
     /// Share of the activity drop: 1 − recent / expected, where expected is the baseline's
@@ -140,7 +140,7 @@ public struct ChurnScorer: Sendable {
     }
 
     public func complaintsShare(_ complaints: Int64) -> Int64 {
-        Self.permille(complaints, rules.complaintsSaturateAt)
+        Self.permille(complaints, rules.complaintsFullFrom)
     }
 
     /// Share of the last NPS answer (nil: none).
@@ -213,7 +213,7 @@ public struct ChurnScorer: Sendable {
         let score = min(100, (tenths + 5) / 10)
         return ChurnScore(
             clientId: client.clientId, asOf: Timestamp.dayText(day), score: score, band: band(score).rawValue,
-            lastActivity: Timestamp.dayText(last), daysSinceLastActivity: daysSince, factors: factors)
+            lastActivity: Timestamp.dayText(last), idleDays: daysSince, factors: factors)
     }
 
     /// Scores of every scored client, highest first (ties by client id).
@@ -304,9 +304,9 @@ public enum Backtest {
     ) -> BacktestResult {
         var rows: [(id: String, score: Int64, recency: Int64, positive: Bool)] = []
         for client in clients {
-            guard let scored = scorer.score(client, asOfDay: day), scored.daysSinceLastActivity < churnedAfterDays else { continue }
+            guard let scored = scorer.score(client, asOfDay: day), scored.idleDays < churnedAfterDays else { continue }
             if let offboarded = client.offboardedDay, offboarded <= day + horizon { continue }
-            rows.append((client.clientId, scored.score, scored.daysSinceLastActivity,
+            rows.append((client.clientId, scored.score, scored.idleDays,
                          churned(client, after: day, horizon: horizon, churnedAfterDays: churnedAfterDays)))
         }
         let byScore = rows.sorted { ($1.score, $0.id) < ($0.score, $1.id) }.map(\.positive)

@@ -121,7 +121,7 @@ struct InsightTests {
         let history = try insightClient(events)
         let score = try #require(scorer.score(history, asOfDay: day0 + 340))
         let byName = Dictionary(uniqueKeysWithValues: score.factors.map { ($0.factor, $0) })
-        #expect(score.daysSinceLastActivity == 40)
+        #expect(score.idleDays == 40)
         #expect(byName["recency"]?.contribution == 35)
         #expect(byName["complaints"]?.contribution == 6.6)
         #expect(byName["nps"]?.contribution == 10)

@@ -118,7 +118,7 @@ public struct Rules: Sendable, Equatable {
         w.key("medium"); w.int(churn.mediumFrom)
         w.endObject()
         w.key("complaints"); w.beginObject()
-        w.key("saturateAt"); w.int(churn.complaintsSaturateAt)
+        w.key("fullFrom"); w.int(churn.complaintsFullFrom)
         w.key("weight"); w.int(churn.complaintsWeight)
         w.endObject()
         w.key("netOutflow"); w.beginObject()
@@ -132,7 +132,7 @@ public struct Rules: Sendable, Equatable {
         w.endObject()
         w.key("recency"); w.beginObject()
         w.key("defaultGapDays"); w.int(churn.recencyDefaultGapDays)
-        w.key("saturateAtRatio"); w.int(churn.recencySaturateAtRatio)
+        w.key("fullFromGaps"); w.int(churn.recencyFullFromGaps)
         w.key("weight"); w.int(churn.recencyWeight)
         w.endObject()
         w.endObject()
@@ -196,12 +196,12 @@ public struct ChurnRiskRules: Sendable, Equatable {
     /// The usual gap of a client with fewer than two active days in the trailing 365 days.
     public var recencyDefaultGapDays: Int64 = 30
     /// The share is 1 once the days since the last activity reach this many usual gaps.
-    public var recencySaturateAtRatio: Int64 = 4
+    public var recencyFullFromGaps: Int64 = 4
     /// Activities in the last 90 days against the 275 days before.
     public var activityDropWeight: Int64 = 25
-    /// Complaints in the last 180 days; the share is 1 from `complaintsSaturateAt` complaints.
+    /// Complaints in the last 180 days; the share is 1 from `complaintsFullFrom` complaints.
     public var complaintsWeight: Int64 = 20
-    public var complaintsSaturateAt: Int64 = 3
+    public var complaintsFullFrom: Int64 = 3
     /// The last NPS answer: the share (in percent) of a detractor, a passive, no answer;
     /// a promoter adds nothing.
     public var npsWeight: Int64 = 10
