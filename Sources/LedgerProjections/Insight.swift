@@ -494,9 +494,17 @@ extension ProjectionEngine {
     /// Every client's insight inputs from the fold snapshots, with their activity through
     /// `throughDay` (none when nil), by client.
     public func insightClients(throughDay: Int64?) throws -> [InsightClient] {
-        try requireTables()
         var clients: [InsightClient] = []
-        var index: [String: Int] = [:]
+        try forEachInsightClient(throughDay: throughDay) { clients.append($0) }
+        return clients.sorted { $0.clientId < $1.clientId }
+    }
+
+    /// Calls `body` with each client's insight inputs, one client's activity in memory at a
+    /// time (the months are read in client order and each client is handed over as soon as
+    /// its months are complete), so that 1M clients fit.
+    public func forEachInsightClient(throughDay: Int64?, _ body: (InsightClient) throws -> Void) throws {
+        try requireTables()
+        var waiting: [String: InsightClient] = [:]
         try store.read {
             try store.foldSnapshots { client, snapshot in
                 let fold: ClientFold
@@ -505,22 +513,40 @@ extension ProjectionEngine {
                 } catch let error as ClientFold.UnknownSnapshotFormat {
                     throw ProjectionError.snapshotFormatOutdated(found: error.found, expected: ClientFold.snapshotFormat)
                 }
-                index[client] = clients.count
-                clients.append(InsightClient(fold: fold))
+                waiting[client] = InsightClient(fold: fold)
             }
             guard let throughDay else { return }
+            var current: InsightClient?
             try store.retentionMonths(through: ClientFold.month(ofDay: throughDay)) { client, month, daily in
-                guard let slot = index[client] else { return }
+                if current?.clientId != client {
+                    if let done = current { try body(done) }
+                    current = waiting.removeValue(forKey: client)
+                }
+                guard current != nil else { return }
                 var reader = BinaryReader(daily)
-                clients[slot].append(month: month, try MonthActivity(from: &reader))
+                current?.append(month: month, try MonthActivity(from: &reader))
             }
+            if let done = current { try body(done) }
         }
-        return clients
+        for client in waiting.keys.sorted() {
+            if let entry = waiting[client] { try body(entry) }
+        }
+    }
+
+    /// Churn scores of every scored client as of a day, highest first; `keep` filters them
+    /// as they are computed (a band, a client), so that only what is kept is held.
+    public func churnScores(asOf: Timestamp, keep: (ChurnScore) -> Bool) throws -> [ChurnScore] {
+        let day = asOf.dayNumber
+        let scorer = ChurnScorer(rules: rules.churnRisk)
+        var scores: [ChurnScore] = []
+        try forEachInsightClient(throughDay: day) { client in
+            if let score = scorer.score(client, asOfDay: day), keep(score) { scores.append(score) }
+        }
+        return scores.sorted { ($1.score, $0.clientId) < ($0.score, $1.clientId) }
     }
 
     public func churnScores(asOf: Timestamp) throws -> [ChurnScore] {
-        let day = asOf.dayNumber
-        return ChurnScorer(rules: rules.churnRisk).scores(try insightClients(throughDay: day), asOfDay: day)
+        try churnScores(asOf: asOf) { _ in true }
     }
 
     public func backtest(asOf: Timestamp, horizonDays: Int64) throws -> BacktestResult {

@@ -46,9 +46,9 @@ extension ClientLedger.Insight {
             try runMapped {
                 let moment = try insightMoment(asOf)
                 let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
-                var scores = try engine.churnScores(asOf: moment)
-                if let band { scores = scores.filter { $0.band == band.rawValue } }
-                if let client { scores = scores.filter { $0.clientId == client } }
+                var scores = try engine.churnScores(asOf: moment) { score in
+                    (band.map { $0.rawValue == score.band } ?? true) && (client.map { $0 == score.clientId } ?? true)
+                }
                 if let limit { scores = Array(scores.prefix(limit)) }
                 if read.format == .json {
                     print(try jsonText(scores))
