@@ -39,7 +39,7 @@ struct InsightCommandTests {
     }
 
     @Test("empty answers exit 0 with []", arguments: [
-        ["insight", "churn", "--as-of", "2020-01-01"], ["insight", "churn", "--client", "C999"],
+        ["insight", "churn", "--as-of", "2020-01-01"], ["insight", "churn", "--client", "C100", "--as-of", "2020-01-01"],
         ["insight", "churn", "--limit", "0"], ["insight", "reassess", "--as-of", "2020-01-01", "--within", "0"],
     ])
     func emptyAnswers(_ command: [String]) throws {
@@ -50,6 +50,16 @@ struct InsightCommandTests {
             #expect((try? parseJSON(json.stdout) as? [Any])?.isEmpty == true, "\(command): \(json.stdout)")
             let text = runCLI(command + ["--db", workspace.db])
             #expect(text.status == 0, "\(command): \(text.stderr)")
+        }
+    }
+
+    @Test("a client the ledger has never seen exits 65 naming it")
+    func unknownClient() throws {
+        try withWorkspace { (workspace) throws in
+            try Self.builtLedger(workspace)
+            let result = runCLI(["insight", "churn", "--client", "C999", "--db", workspace.db])
+            #expect(result.status == 65, "exit \(result.status) \(result.stdout)")
+            #expect(result.stderr.contains("C999"), "\(result.stderr)")
         }
     }
 

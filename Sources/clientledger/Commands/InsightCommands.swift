@@ -49,6 +49,9 @@ extension ClientLedger.Insight {
                 var scores = try engine.churnScores(asOf: moment) { score in
                     (band.map { $0.rawValue == score.band } ?? true) && (client.map { $0 == score.clientId } ?? true)
                 }
+                if let client, scores.isEmpty, try engine.membership(client: client).isEmpty {
+                    throw InputError(line: nil, field: "client", problem: "no client \(client) in the projections")
+                }
                 if let limit { scores = Array(scores.prefix(limit)) }
                 if read.format == .json {
                     print(try jsonText(scores))
