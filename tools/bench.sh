@@ -94,6 +94,7 @@ echo "== projections: full rebuild, catch-up after a 1,000-event import, one cli
 catchup_day=$(python3 -c 'import datetime,sys; print((datetime.date(2024, 1, 2) + datetime.timedelta(seconds=int(sys.argv[1]) * 20 + 86400)).isoformat())' "$TRADES")
 "$BENCH" catchup "$work/ledger.db" 1000 "$catchup_day" > "$work/catchup.txt"
 "$BENCH" history "$work/ledger.db" C9000001 1000 > "$work/history.txt"
+"$BENCH" insight "$work/ledger.db" > "$work/insight.txt"
 
 if [ -n "${SCALE_EVENTS:-}" ]; then
     echo "== at scale: $SCALE_EVENTS facts of ${SCALE_CLIENTS:-1000000} clients" >&2
@@ -105,6 +106,7 @@ if [ -n "${SCALE_EVENTS:-}" ]; then
     scale_bytes=$(file_bytes "$work/scale.db")
     read -r scale_rebuild_s scale_rebuild_kib < <(timed "$work/scale_rebuild.time" "$CL" projections rebuild --db "$work/scale.db")
     read -r scale_verify_s _ < <(timed "$work/scale_verify.time" "$CL" audit verify --db "$work/scale.db")
+    "$BENCH" insight "$work/scale.db" > "$work/scale_insight.txt"
 fi
 
 peer_b=$(value append_batched_eps "$work/peer.txt")
@@ -130,6 +132,7 @@ echo
 echo "peak memory: batched import $((batched_kib / 1024)) MiB, one-transaction import $((one_kib / 1024)) MiB"
 echo "stored size: $bytes bytes for $events events = $((bytes / events)) bytes per event, indexes included"
 echo "catch-up of the projections after a 1,000-event import: $(value catchup_ms "$work/catchup.txt") ms"
+echo "churn scores of $(value insight_scored "$work/insight.txt") clients: $(value insight_s "$work/insight.txt") s, against a full rebuild $(value insight_rebuild_s "$work/insight.txt") s (ratio $(value insight_of_rebuild "$work/insight.txt"); target: at most 1)"
 echo "one client's history, $(value history_events "$work/history.txt") events in a $(value log_events "$work/history.txt")-event log: $(value history_ms "$work/history.txt") ms"
 if [ -n "${SCALE_EVENTS:-}" ]; then
     echo "at scale ($SCALE_EVENTS facts, ${SCALE_CLIENTS:-1000000} clients, $scale_events stored events):"
@@ -137,4 +140,5 @@ if [ -n "${SCALE_EVENTS:-}" ]; then
     echo "  rebuild $(awk -v n="$scale_events" -v s="$scale_rebuild_s" 'BEGIN { printf "%.0f", n / s }') events/s, peak $((scale_rebuild_kib / 1024)) MiB"
     echo "  audit verify $(awk -v n="$scale_events" -v s="$scale_verify_s" 'BEGIN { printf "%.0f", n / s }') events/s"
     echo "  stored size $((scale_bytes / scale_events)) bytes per event"
+    echo "  churn scores of $(value insight_scored "$work/scale_insight.txt") clients $(value insight_s "$work/scale_insight.txt") s, rebuild $(value insight_rebuild_s "$work/scale_insight.txt") s (ratio $(value insight_of_rebuild "$work/scale_insight.txt"); target: at most 1)"
 fi

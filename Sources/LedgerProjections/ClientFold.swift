@@ -73,6 +73,11 @@ public struct ClientFold: Sendable {
     public var offboardedDay: Int64?
     /// Days on which the client came back after being churned.
     public var reactivationDays: [Int64] = []
+    /// Every interaction (day, channel, kind), in log order: complaints per day and service
+    /// quality by channel (the insight projection).
+    public var interactions: [InteractionEntry] = []
+    /// Every survey answer (day, NPS 0–10), in log order: the last answer as of any day.
+    public var surveys: [SurveyEntry] = []
 
     public init(clientId: String, rules: Rules) {
         state = ClientState(clientId: clientId, adjustmentLotLifetimeDays: rules.lotLifetimeDays)
@@ -93,12 +98,16 @@ public struct ClientFold: Sendable {
         case .clientOffboarded:
             offboardedDay = day
         case .surveyAnswered(let nps):
+            surveys.append(SurveyEntry(day: day, nps: nps))
             let (year, monthNumber, dayOfMonth) = Timestamp.civil(fromDays: day)
             months[year * 12 + monthNumber - 1, default: MonthActivity()].update(day: dayOfMonth) {
                 if nps >= 9 { $0.promoters += 1 } else if nps >= 7 { $0.passives += 1 } else { $0.detractors += 1 }
             }
         default:
             guard payload.type.isActivity else { return }
+            if case .interactionLogged(let channel, let kind) = payload {
+                interactions.append(InteractionEntry(day: day, channel: channel, kind: kind))
+            }
             if let last = lastActivityDay, day - last >= churnedAfterDays { reactivationDays.append(day) }
             if firstActivityDay.map({ day < $0 }) ?? true { firstActivityDay = day }
             if lastActivityDay.map({ day > $0 }) ?? true { lastActivityDay = day }
@@ -117,30 +126,89 @@ public struct ClientFold: Sendable {
     }
 }
 
+/// One interaction of a client.
+public struct InteractionEntry: Sendable, Equatable {
+    public var day: Int64
+    public var channel: Channel
+    public var kind: InteractionKind
+
+    public init(day: Int64, channel: Channel, kind: InteractionKind) {
+        self.day = day
+        self.channel = channel
+        self.kind = kind
+    }
+}
+
+/// One survey answer of a client.
+public struct SurveyEntry: Sendable, Equatable {
+    public var day: Int64
+    public var nps: Int64
+
+    public init(day: Int64, nps: Int64) {
+        self.day = day
+        self.nps = nps
+    }
+}
+
 // MARK: - Snapshots
 
 extension ClientFold {
+    /// The snapshot format written today. Format 5 added interactions and survey answers;
+    /// a snapshot of another format is refused with `UnknownSnapshotFormat`, and the engine
+    /// asks for a rebuild rather than catch up from it.
+    public static let snapshotFormat: Int64 = 5
+
+    /// A stored snapshot written by another version of the program.
+    public struct UnknownSnapshotFormat: Error, Sendable {
+        public var found: Int64
+    }
+
     /// The snapshot stored in `projection_fold.snapshot`. Activity by month is not in it: it
     /// is already in `retention_months`, and a catch-up reads back only the months it touches.
     public var snapshot: [UInt8] {
         var w = BinaryWriter(capacity: 512)
-        w.int(4)  // snapshot format
+        w.int(ClientFold.snapshotFormat)
         state.encode(to: &w)
         for day in [registeredDay, firstActivityDay, lastActivityDay, offboardedDay] { w.optional(day) { $0.int($1) } }
         w.int(reactivationDays.count)
         for day in reactivationDays { w.int(day) }
+        w.int(interactions.count)
+        for entry in interactions {
+            w.int(entry.day)
+            w.int(Int64(Channel.allCases.firstIndex(of: entry.channel) ?? 0))
+            w.int(Int64(InteractionKind.allCases.firstIndex(of: entry.kind) ?? 0))
+        }
+        w.int(surveys.count)
+        for entry in surveys {
+            w.int(entry.day)
+            w.int(entry.nps)
+        }
         return w.bytes
     }
 
     public init(snapshot: [UInt8]) throws {
         var r = BinaryReader(snapshot)
-        guard try r.int() == 4 else { throw BinaryReader.Malformed() }
+        let format = try r.int()
+        guard format == ClientFold.snapshotFormat else { throw UnknownSnapshotFormat(found: format) }
         state = try ClientState(from: &r)
         registeredDay = try r.optional { try $0.int() }
         firstActivityDay = try r.optional { try $0.int() }
         lastActivityDay = try r.optional { try $0.int() }
         offboardedDay = try r.optional { try $0.int() }
         for _ in 0..<(try r.count()) { reactivationDays.append(try r.int()) }
+        let channels = Channel.allCases
+        let kinds = InteractionKind.allCases
+        for _ in 0..<(try r.count()) {
+            let day = try r.int()
+            let channel = try r.int()
+            let kind = try r.int()
+            guard channels.indices.contains(Int(channel)), kinds.indices.contains(Int(kind)) else { throw BinaryReader.Malformed() }
+            interactions.append(InteractionEntry(day: day, channel: channels[Int(channel)], kind: kinds[Int(kind)]))
+        }
+        for _ in 0..<(try r.count()) {
+            let day = try r.int()
+            surveys.append(SurveyEntry(day: day, nps: try r.int()))
+        }
         guard r.isAtEnd else { throw BinaryReader.Malformed() }
     }
 }

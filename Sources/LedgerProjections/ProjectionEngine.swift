@@ -129,8 +129,14 @@ public final class ProjectionEngine {
                 if let known = index[event.clientId] {
                     slot = known
                 } else {
-                    let fold = try transaction.foldSnapshot(client: event.clientId).map { try ClientFold(snapshot: $0) }
-                        ?? ClientFold(clientId: event.clientId, rules: rules)
+                    let fold: ClientFold
+                    do {
+                        fold = try transaction.foldSnapshot(client: event.clientId).map { try ClientFold(snapshot: $0) }
+                            ?? ClientFold(clientId: event.clientId, rules: rules)
+                    } catch let error as ClientFold.UnknownSnapshotFormat {
+                        // Written by another version of the program: only a rebuild can redo it.
+                        throw ProjectionError.snapshotFormatOutdated(found: error.found, expected: ClientFold.snapshotFormat)
+                    }
                     slot = touched.count
                     index[event.clientId] = slot
                     touched.append((fold, [], fold.state.tierHistory.count))
@@ -294,6 +300,8 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
     case builtWithOtherRules(built: String, inForce: String)
     /// Projection tables the database should have and lacks (dropped by hand).
     case tablesMissing([String])
+    /// A stored fold snapshot of another format (an older program built the projections).
+    case snapshotFormatOutdated(found: Int64, expected: Int64)
 
     public var description: String {
         switch self {
@@ -302,6 +310,8 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
         case .tablesMissing(let tables):
             let names = tables.joined(separator: ", ")
             return "projection table\(tables.count == 1 ? "" : "s") \(names) \(tables.count == 1 ? "is" : "are") missing from the database; run `clientledger projections rebuild` to rebuild the projections"
+        case .snapshotFormatOutdated(let found, let expected):
+            return "the projections were built by another version of the program (fold snapshot format \(found), this version reads \(expected)); rebuild them with `clientledger projections rebuild`"
         case .builtWithOtherRules(let built, let inForce):
             return "the projections were built with rules \(built), not the rules in force (\(inForce)); rebuild them with `clientledger projections rebuild`"
         }

@@ -160,6 +160,15 @@ public final class SQLiteProjectionStore: ProjectionStore {
             }
         }
     }
+
+    public func foldSnapshots(_ body: (String, [UInt8]) throws -> Void) throws {
+        try store.mapped {
+            let statement = try connection.prepare("SELECT client, snapshot FROM projection_fold ORDER BY client")
+            while try statement.step() {
+                try body(statement.string(at: 0), statement.blob(at: 1))
+            }
+        }
+    }
 }
 
 extension SQLiteEventStore {

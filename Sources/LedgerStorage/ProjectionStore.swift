@@ -234,6 +234,8 @@ public protocol ProjectionStore: AnyObject {
     func retentionClients() throws -> [RetentionClientRecord]
     /// Every client's months up to `month` (inclusive), by client then month.
     func retentionMonths(through month: Int64, _ body: (_ client: String, _ month: Int64, _ daily: [UInt8]) throws -> Void) throws
+    /// Every client's fold snapshot, by client (the insight projection reads them).
+    func foldSnapshots(_ body: (_ client: String, _ snapshot: [UInt8]) throws -> Void) throws
 
     /// For long jobs that hold their own memory (a partitioned rebuild): keep the database's
     /// cache small, and hand freed memory back to the system between rounds.

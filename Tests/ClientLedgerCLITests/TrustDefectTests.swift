@@ -258,6 +258,8 @@ struct TrustDefectTests {
         ["events"], ["history", "C102"], ["history", "C100"], ["client", "show", "C100"], ["client", "show", "C102"],
         ["membership"], ["membership", "C102"], ["eligibility", "C101"], ["eligibility", "--product", "OPT-05"],
         ["metrics", "retention"], ["projections", "status"], ["rules", "show"], ["audit", "verify"],
+        ["insight", "churn", "--as-of", "2025-09-01"], ["insight", "backtest", "--as-of", "2025-06-01"],
+        ["insight", "service", "--as-of", "2025-12-31", "--by", "branch"], ["insight", "reassess", "--within", "3650"],
     ]
 
     @Test("every read command's JSON: money as decimal strings, times as ISO-8601 strings, null instead of \"\"")

@@ -148,7 +148,7 @@ struct RulesTests {
             if let first = line.first, first != " " { sections.append("") }
             if !sections.isEmpty { sections[sections.count - 1] += line + "\n" }
         }
-        #expect(sections.count == 6)
+        #expect(sections.count == 7)
         let reordered = sections.reversed().joined(separator: "\n# moved\n")
             .replacingOccurrences(of: "{ name: Silver,   points: 2000,   assets: 100000,   multiplier: 1.2 }", with: "{ multiplier: 1.20, assets: 100000.00, points: 2000, name: Silver }")
             .replacingOccurrences(of: "points: 1  ", with: "points:    1  ")

@@ -14,6 +14,8 @@ import LedgerStorage
 //   ledger-bench rebuild DB               full rebuild of the three projections of a ledger
 //   ledger-bench catchup DB [COUNT] [DAY] catch-up after importing COUNT (1,000) deposits of existing clients on DAY
 //   ledger-bench history DB CLIENT [N]    one client's history (best of 5), adding a client of N facts first
+//   ledger-bench insight DB [DAY]         churn-risk scores of every client as of DAY (default: the log's last
+//                                         day), read from built projections, against a full rebuild of them
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -34,7 +36,7 @@ func remove(_ log: SQLiteEventStore) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] | history DB CLIENT [N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] | history DB CLIENT [N] | insight DB [DAY]\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -94,6 +96,31 @@ case "rebuild":
     print("rebuild_events \(run.eventsApplied)")
     print("rebuild_clients \(run.clientsWritten)")
     print("rebuild_s \(String(format: "%.3f", end - start))")
+
+case "insight":
+    // The target: churn scores of every client as of a day within the time of a full
+    // rebuild over the same log. The rebuild is measured first (it also builds the rows the
+    // scores read), then the scores from the built projections.
+    let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
+    let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
+    let rebuildStart = now()
+    let run = try engine.rebuild()
+    let rebuildEnd = now()
+    let day: Timestamp
+    if arguments.count >= 4, let given = Timestamp(iso8601: arguments[3]) {
+        day = given
+    } else {
+        day = try engine.store.read { try engine.store.retentionClients() }.compactMap(\.lastActivityDay).max().map { Timestamp(dayNumber: $0) } ?? Timestamp.now()
+    }
+    let start = now()
+    let scores = try engine.churnScores(asOf: day)
+    let end = now()
+    print("insight_clients \(run.clientsWritten)")
+    print("insight_scored \(scores.count)")
+    print("insight_high \(scores.filter { $0.band == "high" }.count)")
+    print("insight_s \(String(format: "%.3f", end - start))")
+    print("insight_rebuild_s \(String(format: "%.3f", rebuildEnd - rebuildStart))")
+    print("insight_of_rebuild \(String(format: "%.3f", (end - start) / (rebuildEnd - rebuildStart)))")
 
 case "catchup":
     // 1,000 deposits spread over the ledger's existing, active clients (dated after the

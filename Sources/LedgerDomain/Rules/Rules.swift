@@ -57,6 +57,8 @@ public struct Rules: Sendable, Equatable {
     public var churnedAfterDays: Int64
     public var riskAssessmentValidDays: Int64
     public var products: [Product]
+    /// The churn-risk score of the insight projection (docs/insight.md).
+    public var churnRisk = ChurnRiskRules()
 
     /// The row of the tier table for `tier`.
     public func level(_ tier: Tier) -> TierLevel {
@@ -105,6 +107,36 @@ public struct Rules: Sendable, Equatable {
         w.endObject()
         rate("trade", trade)
         w.endObject()
+        w.key("insight"); w.beginObject()
+        w.key("churnRisk"); w.beginObject()
+        let churn = churnRisk
+        w.key("activityDrop"); w.beginObject()
+        w.key("weight"); w.int(churn.activityDropWeight)
+        w.endObject()
+        w.key("bands"); w.beginObject()
+        w.key("high"); w.int(churn.highFrom)
+        w.key("medium"); w.int(churn.mediumFrom)
+        w.endObject()
+        w.key("complaints"); w.beginObject()
+        w.key("fullFrom"); w.int(churn.complaintsFullFrom)
+        w.key("weight"); w.int(churn.complaintsWeight)
+        w.endObject()
+        w.key("netOutflow"); w.beginObject()
+        w.key("weight"); w.int(churn.netOutflowWeight)
+        w.endObject()
+        w.key("nps"); w.beginObject()
+        w.key("detractor"); w.int(churn.npsDetractorPercent)
+        w.key("none"); w.int(churn.npsNonePercent)
+        w.key("passive"); w.int(churn.npsPassivePercent)
+        w.key("weight"); w.int(churn.npsWeight)
+        w.endObject()
+        w.key("recency"); w.beginObject()
+        w.key("defaultGapDays"); w.int(churn.recencyDefaultGapDays)
+        w.key("fullFromGaps"); w.int(churn.recencyFullFromGaps)
+        w.key("weight"); w.int(churn.recencyWeight)
+        w.endObject()
+        w.endObject()
+        w.endObject()
         w.key("lifecycle"); w.beginObject()
         w.key("activeWithinDays"); w.int(activeWithinDays)
         w.key("churnedAfterDays"); w.int(churnedAfterDays)
@@ -150,4 +182,36 @@ public struct Rules: Sendable, Equatable {
     public var version: String {
         String(HashChain.sha256(Array(canonicalJSON.utf8)).hexString.prefix(16))
     }
+}
+
+/// The weights and thresholds of the churn-risk score (rules file section `insight.churnRisk`,
+/// docs/insight.md). Every factor gives a share from 0 to 1; its contribution is the share
+/// times its weight; the weights add up to 100, so the score runs from 0 to 100.
+public struct ChurnRiskRules: Sendable, Equatable {
+    /// Scores from `mediumFrom` are `medium`, from `highFrom` `high`.
+    public var mediumFrom: Int64 = 40
+    public var highFrom: Int64 = 70
+    /// Days since the last activity against the client's usual gap.
+    public var recencyWeight: Int64 = 35
+    /// The usual gap of a client with fewer than two active days in the trailing 365 days.
+    public var recencyDefaultGapDays: Int64 = 30
+    /// The share is 1 once the days since the last activity reach this many usual gaps.
+    public var recencyFullFromGaps: Int64 = 4
+    /// Activities in the last 90 days against the 275 days before.
+    public var activityDropWeight: Int64 = 25
+    /// Complaints in the last 180 days; the share is 1 from `complaintsFullFrom` complaints.
+    public var complaintsWeight: Int64 = 20
+    public var complaintsFullFrom: Int64 = 3
+    /// The last NPS answer: the share (in percent) of a detractor, a passive, no answer;
+    /// a promoter adds nothing.
+    public var npsWeight: Int64 = 10
+    public var npsDetractorPercent: Int64 = 100
+    public var npsPassivePercent: Int64 = 50
+    public var npsNonePercent: Int64 = 30
+    /// Net outflow in the last 90 days against the net assets 90 days ago.
+    public var netOutflowWeight: Int64 = 10
+
+    public init() {}
+
+    public var weightSum: Int64 { recencyWeight + activityDropWeight + complaintsWeight + npsWeight + netOutflowWeight }
 }

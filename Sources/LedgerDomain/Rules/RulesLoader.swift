@@ -157,6 +157,13 @@ extension Rules {
             products.append(Product(id: id, name: name, riskLevel: riskLevel, minTier: minTier, minAssets: minAssets, professionalOnly: professionalOnly))
         }
         self.products = products
+        if root.has("insight") {
+            var insight = try root.map("insight")
+            churnRisk = try Self.churnRisk(&insight)
+            try insight.finish()
+        } else {
+            root.skip("insight")
+        }
         try root.finish()
     }
 
@@ -195,6 +202,45 @@ extension Rules {
         }
     }
 
+    /// `insight.churnRisk` (optional: without it the defaults of `ChurnRiskRules` apply).
+    private static func churnRisk(_ insight: inout Node) throws(RulesError) -> ChurnRiskRules {
+        var result = ChurnRiskRules()
+        var node = try insight.map("churnRisk")
+        var bands = try node.map("bands")
+        result.mediumFrom = try bands.int("medium", min: 1, max: 100)
+        result.highFrom = try bands.int("high", min: 1, max: 100)
+        guard result.highFrom > result.mediumFrom else {
+            throw RulesError(path: bands.path + ".high", problem: "must be greater than medium (\(result.mediumFrom))")
+        }
+        try bands.finish()
+        var recency = try node.map("recency")
+        result.recencyWeight = try recency.int("weight", min: 0, max: 100)
+        result.recencyDefaultGapDays = try recency.int("defaultGapDays", min: 1, max: 3_650)
+        result.recencyFullFromGaps = try recency.int("fullFromGaps", min: 2, max: 100)
+        try recency.finish()
+        var drop = try node.map("activityDrop")
+        result.activityDropWeight = try drop.int("weight", min: 0, max: 100)
+        try drop.finish()
+        var complaints = try node.map("complaints")
+        result.complaintsWeight = try complaints.int("weight", min: 0, max: 100)
+        result.complaintsFullFrom = try complaints.int("fullFrom", min: 1, max: 1_000)
+        try complaints.finish()
+        var nps = try node.map("nps")
+        result.npsWeight = try nps.int("weight", min: 0, max: 100)
+        result.npsDetractorPercent = try nps.int("detractor", min: 0, max: 100)
+        result.npsPassivePercent = try nps.int("passive", min: 0, max: 100)
+        result.npsNonePercent = try nps.int("none", min: 0, max: 100)
+        try nps.finish()
+        var outflow = try node.map("netOutflow")
+        result.netOutflowWeight = try outflow.int("weight", min: 0, max: 100)
+        try outflow.finish()
+        guard result.weightSum == 100 else {
+            throw RulesError(path: node.path, problem: "the factor weights must add up to 100, found \(result.weightSum)")
+        }
+        try node.finish()
+        return result
+    }
+
     private static func rate(_ node: inout Node, _ key: String, capAllowed: Bool) throws(RulesError) -> EarningRate {
         var map = try node.map(key)
         let points = try map.int("points", min: 0, max: 1_000_000)
@@ -218,6 +264,10 @@ private struct Node {
         self.path = path
         self.dictionary = dictionary
     }
+
+    func has(_ key: String) -> Bool { dictionary[key] != nil }
+
+    mutating func skip(_ key: String) { used.insert(key) }
 
     private func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 

@@ -175,6 +175,20 @@ extension ClientLedger {
                     print("  \(row.clientId) \(row.productId): " + (row.eligible ? "eligible" : row.failedChecks.joined(separator: ", ")))
                 }
 
+                // Insight (docs/insight.md): churn risk with its reasons, service quality, reminders.
+                let scores = try engine.churnScores(asOf: now)
+                let bands = Dictionary(grouping: scores, by: \.band).mapValues(\.count)
+                print("churn risk today: " + ChurnBand.allCases.reversed().map { "\($0.rawValue) \(bands[$0.rawValue] ?? 0)" }.joined(separator: ", "))
+                for score in scores.prefix(3) {
+                    let top = score.factors.sorted { $0.contribution > $1.contribution }.prefix(2).map { "\($0.factor) \(String(format: "%.1f", $0.contribution))" }
+                    print("  \(score.clientId) \(score.score) (\(score.band)): " + top.joined(separator: ", "))
+                }
+                let service = try engine.serviceQuality(asOf: now, by: .channel)
+                if let worst = service.rows.max(by: { ($0.complaintsPer1000 ?? 0) < ($1.complaintsPer1000 ?? 0) }) {
+                    print("most complaints per 1,000 interactions (\(service.from) to \(service.asOf)): \(worst.group), \(String(format: "%.1f", worst.complaintsPer1000 ?? 0))")
+                }
+                print("risk assessments to renew within 60 days: \(try engine.reassessReminders(asOf: now, withinDays: 60).count) clients")
+
                 section("7. A rules change: Silver from 2,000 to 1,000 points, Gold from 10,000 to 6,000")
                 let proposedYAML = Rules.defaultYAML
                     .replacingOccurrences(of: "{ name: Silver,   points: 2000,", with: "{ name: Silver,   points: 1000,")
@@ -202,6 +216,7 @@ extension ClientLedger {
                 print("\nTry: clientledger client show \(busiest[0].0) --db \(db)")
                 print("     clientledger membership --tier Gold --db \(db)")
                 print("     clientledger metrics retention --db \(db)")
+                print("     clientledger insight churn --band high --db \(db)")
                 print("     clientledger events --client \(busiest[0].0) --db \(db)")
                 print("     python3 tools/verify_chain.py \(db)")
             }
