@@ -256,7 +256,8 @@ struct LateStep: Sendable, CustomStringConvertible {
         case 1: return .fundsWithdrawn(amount: Money(cents: magnitude * 500))
         case 2: return .tradeExecuted(orderId: "O-\(size)", productId: "EQ-600519", notional: Money(cents: magnitude * 1000))
         case 3: return .productPurchased(productId: "FUND-03", amount: Money(cents: magnitude * 100))
-        default: return .surveyAnswered(nps: size % 11)
+        case 4: return .surveyAnswered(nps: size % 11)
+        default: return .pointsRedeemed(points: size, reward: "Voucher")
         }
     }
 
@@ -267,27 +268,62 @@ let lateSteps = zip(Gen.int(in: 0...4), Gen.int64(in: 1...999), Gen.int(in: 0...
     .map { LateStep(kind: $0.0, size: $0.1, scale: $0.2, dayOffset: $0.3, minute: $0.4) }
     .array(of: 3...25)
 
+/// Longer histories (lots expire) with redemptions.
+let lateStepsWithRedemptions = zip(Gen.int(in: 0...5), Gen.int64(in: 1...999), Gen.int(in: 0...3), Gen.int64(in: 1...1600), Gen.int64(in: 0...1439))
+    .map { LateStep(kind: $0.0, size: $0.1, scale: $0.2, dayOffset: $0.3, minute: $0.4) }
+    .array(of: 3...25)
+
 @Suite("Property: late facts")
 struct LateFactPropertyTests {
     @Test("the same facts imported in time order and in a random order end in the same world")
     func anyOrderSameWorld() async {
         await propertyCheck(count: 25, input: zip(lateSteps, Gen.int(in: 0...1_000_000))) { steps, seed in
+            try Self.check(steps, seed: seed)
+        }
+    }
+
+    /// Known gap: a consumption is folded against the lots recorded before it, so a late lot
+    /// older than the lots a recorded redemption took from is not consumed first (FIFO in
+    /// world time). Balances, lifetime, qualifying points and tiers agree; the remaining
+    /// points per lot (and so later expiries) may not. Minimal case: deposits at t+2 ms, a
+    /// redemption at t+1 day, then a deposit at t+1 ms.
+    @Test("with redemptions and expiry: the same world in any order of the accepted facts",
+          .disabled("FIFO reallocation of recorded consumptions onto late lots is not built yet (issue 13)"))
+    func anyOrderWithRedemptions() async {
+        await propertyCheck(count: 25, input: zip(lateStepsWithRedemptions, Gen.int(in: 0...1_000_000))) { steps, seed in
+            try Self.check(steps, seed: seed)
+        }
+    }
+
+    static func check(_ steps: [LateStep], seed: Int) throws {
+        do {  // swiftlint:disable:this redundant_do
             let start = at("2024-01-01T00:00:00Z")
             var lines: [(Timestamp, String)] = []
             for (index, step) in steps.enumerated() {
                 let moment = Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + step.dayOffset * Timestamp.millisecondsPerDay + step.minute * 60_000 + Int64(index))
                 lines.append((moment, "{\"type\":\"\(step.payload.type.rawValue)\",\"clientId\":\"C1\",\"occurredAt\":\"\(moment.iso8601)\",\"data\":\(step.payload.dataJSON)}"))
             }
-            let inTimeOrder = lines.sorted { $0.0 < $1.0 }.map(\.1)
             var generator = SplitMix(seed: UInt64(seed))
-            let shuffled = lines.map(\.1).shuffled(using: &generator)
             let register = registrationLine("C1", "2024-01-01T00:00:00Z")
             try withTemporaryLedger(clock: lateClock) { ordered in
-                try ordered.importEach([register] + inTimeOrder)
-                let expected = try ordered.world()
+                // Facts refused in time order (redemptions beyond the balance) are left out.
+                try ordered.importLines([register])
+                var accepted: [String] = []
+                for text in lines.sorted(by: { $0.0 < $1.0 }).map(\.1) {
+                    do { try ordered.importLines([text]); accepted.append(text) } catch is InputError {}
+                }
+                let shuffled = accepted.shuffled(using: &generator)
+                let expected = try ordered.world(at: at("2028-06-01T00:00:00Z"))
                 try withTemporaryLedger(clock: lateClock) { random in
-                    try random.importEach([register] + shuffled)
-                    #expect(try random.world() == expected, "order: \(shuffled)")
+                    try random.importEach([register])
+                    var retry: [String] = []
+                    for text in shuffled {
+                        // A random order may refuse a redemption that time order accepted
+                        // (its points arrive later): it is imported again at the end.
+                        do { try random.importLines([text]) } catch is InputError { retry.append(text) }
+                    }
+                    for text in retry { try random.importLines([text]) }
+                    #expect(try random.world(at: at("2028-06-01T00:00:00Z")) == expected, "order: \(shuffled)")
                     #expect(try random.store.verifyChain().isIntact)
                 }
                 #expect(try ordered.store.verifyChain().isIntact)
