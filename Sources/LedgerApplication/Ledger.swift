@@ -179,8 +179,16 @@ public final class Ledger {
             versionBefore = state.version
             try checkExpected(event, current: versionBefore)
             do {
-                planned = try LoyaltyPolicy.process(event.payload, at: event.occurredAt, state: &state, rules: rules)
-            } catch {
+                if LateFactPolicy.isLate(event.payload, at: event.occurredAt, state: state) {
+                    // A late fact: judged in world time, later decisions corrected.
+                    let log = try states.log(of: clientId)
+                    planned = try LateFactPolicy.plan(
+                        event.payload, eventId: event.eventId, at: event.occurredAt, log: log, current: state, rules: rules)
+                    for step in planned { state.apply(step.payload, at: step.occurredAt) }
+                } else {
+                    planned = try LoyaltyPolicy.process(event.payload, at: event.occurredAt, state: &state, rules: rules)
+                }
+            } catch let error as FieldError {
                 states.store(state)
                 throw InputError(line: event.line, field: error.field, problem: error.problem)
             }
@@ -214,6 +222,9 @@ public final class Ledger {
             rows.append(PlannedRow(
                 event: newEvent, version: versionBefore + Int64(offset) + 1, isDecision: step.isDecision, line: event.line,
                 decisionIdName: idName))
+            if case .client(let clientId) = event.subject {
+                states.logged(clientId, LoggedEvent(eventId: newEvent.eventId, payload: step.payload, occurredAt: step.occurredAt, isDecision: step.isDecision))
+            }
         }
     }
 

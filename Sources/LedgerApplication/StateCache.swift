@@ -18,6 +18,12 @@ struct StateCache {
     private var campaigns: [String: CampaignState] = [:]
     /// Warm states handed over by the ledger (the planner thread must not touch the ledger's).
     private var warm: [String: ClientState]
+    /// The events planned in this transaction, per client, for the late-fact policy (the
+    /// planner's connection does not see them). Only facts and decisions of clients.
+    private var planned: [String: [LoggedEvent]] = [:]
+    /// The last position committed when the transaction began: the stored part of a stream
+    /// is read up to it (the writer's own session sees what this transaction appended).
+    private let startPosition: Int64?
 
     init(ledger: Ledger, reader: any EventStore, session: (any AppendTransaction)?, logWasEmpty: Bool = false, warm: [String: ClientState] = [:]) {
         self.ledger = ledger
@@ -25,6 +31,28 @@ struct StateCache {
         self.session = session
         self.logWasEmpty = logWasEmpty
         self.warm = warm
+        self.startPosition = session?.lastPosition
+    }
+
+    /// Notes an event planned for a client in this transaction.
+    mutating func logged(_ clientId: String, _ event: LoggedEvent) {
+        planned[clientId, default: []].append(event)
+    }
+
+    /// A client's stream as recorded so far, this transaction's planned events included.
+    func log(of clientId: String) throws -> [LoggedEvent] {
+        var events: [LoggedEvent] = []
+        if !logWasEmpty {
+            try reader.scan(EventQuery(stream: ClientState.stream(for: clientId), toPosition: startPosition)) { event in
+                guard let type = EventType(rawValue: event.type) else { return true }
+                events.append(LoggedEvent(
+                    eventId: event.eventId, payload: try StoredEvents.payload(of: event), occurredAt: event.occurredMoment,
+                    isDecision: type.isDecision))
+                return true
+            }
+        }
+        events += planned[clientId] ?? []
+        return events
     }
 
     mutating func client(_ id: String) throws -> ClientState {

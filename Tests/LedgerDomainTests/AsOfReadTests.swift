@@ -9,8 +9,9 @@ import LedgerStorage
 @Suite("A client as of a moment")
 struct AsOfReadTests {
     /// Registered 2023-01-01; a 2026 deposit (and its award) recorded before a backdated 2023
-    /// deposit (its award, and Silver on 150,000 CNY of assets): the events that occurred by
-    /// 2024 are versions 1, 4, 5 and 6.
+    /// deposit (its award, the 2026 award's correction to Silver's ×1.2, the expiry of the
+    /// 2023 lot before the 2026 deposit, and Silver from 2023 on): the events that occurred
+    /// by 2024 are versions 1, 4, 5 and 8 (late facts, rules.md).
     static let lines = [
         registrationLine("C1", "2023-01-01T09:00:00Z"),
         line("FundsDeposited", "C1", "2026-03-01T09:00:00Z", #"{"amount":50000.00}"#),
@@ -23,10 +24,10 @@ struct AsOfReadTests {
             try ledger.importLines(Self.lines)
             let cut = at("2024-01-01T00:00:00Z")
             let inCut = try ledger.store.events(EventQuery(stream: "client/C1", occurredTo: cut)).map(\.version)
-            #expect(inCut == [1, 4, 5, 6])
-            #expect(try ledger.clientState("C1", asOf: cut).version == 6)
-            #expect(try ledger.clientState("C1").version == 6, "no cut: the last version")
-            #expect(try ledger.history("C1", asOf: cut).map(\.stateAfter.version) == [1, 4, 5, 6])
+            #expect(inCut == [1, 4, 5, 8])
+            #expect(try ledger.clientState("C1", asOf: cut).version == 8)
+            #expect(try ledger.clientState("C1").version == 8, "no cut: the last version")
+            #expect(try ledger.history("C1", asOf: cut).map(\.stateAfter.version) == [1, 4, 5, 8])
         }
     }
 

@@ -16,6 +16,9 @@ import LedgerStorage
 //   ledger-bench history DB CLIENT [N]    one client's history (best of 5), adding a client of N facts first
 //   ledger-bench insight DB [DAY]         churn-risk scores of every client as of DAY (default: the log's last
 //                                         day), read from built projections, against a full rebuild of them
+//   ledger-bench late [N]                 one late fact (with its corrections) for a client of N (1,000) events, best of 5
+//   ledger-bench lateimport CLIENTS FACTS [PERCENT]  one-transaction import in time order, then with PERCENT (5) of
+//                                         the facts late (each recorded up to 30 days after it occurred)
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -36,7 +39,7 @@ func remove(_ log: SQLiteEventStore) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] | history DB CLIENT [N] | insight DB [DAY]\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] [DAY] | history DB CLIENT [N] | insight DB [DAY] | late [N] | lateimport CLIENTS FACTS [PERCENT]\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -184,7 +187,102 @@ case "history":
     print("history_events \(steps)")
     print("log_events \(try log.head().position)")
 
+case "late":
+    // A client with N events (deposits and trades, one an hour, in order), then a late
+    // deposit dated in the middle of its history: the fact, its award and the corrections.
+    let count = Int(arguments[2]) ?? 1000
+    var best = Double.infinity
+    var written = 0
+    for round in 0..<5 {
+        let log = try freshDatabase()
+        let ledger = Ledger(store: log, rules: rules)
+        var lines = lateBenchRegistration("L1")
+        var events = 1
+        var index = 0
+        while events < count {
+            lines += lateBenchFact("L1", index: index, hours: Int64(index))
+            events += 2  // the fact and its award
+            index += 1
+        }
+        let bytes = Array(lines.utf8)
+        _ = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+        let late = Array(lateBenchFact("L1", index: 1_000_000 + round, hours: Int64(index / 3), deposit: 400_000).utf8)
+        let start = now()
+        let report = try late.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+        best = min(best, now() - start)
+        written = report.factsWritten + report.decisionsWritten
+        remove(log)
+    }
+    print("late_fact_ms \(String(format: "%.2f", best * 1000))")
+    print("late_fact_rows \(written)")
+    print("late_fact_client_events \(count)")
+
+case "lateimport":
+    // The same facts imported in one transaction, first in time order, then with PERCENT of
+    // them recorded late: each moved after the facts of up to 30 days after it.
+    guard arguments.count >= 4 else { exit(64) }
+    let clients = Int(arguments[2]) ?? 100
+    let facts = Int(arguments[3]) ?? 100_000
+    let percent = arguments.count >= 5 ? Int(arguments[4]) ?? 5 : 5
+    var rng = UInt64(88172645463325252)
+    func next() -> UInt64 { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng }
+    var registrations = ""
+    for client in 0..<clients { registrations += lateBenchRegistration("B\(client)") }
+    // One fact every 10 minutes of world time, over the clients at random.
+    var timed: [(recordAt: Int64, index: Int, line: String)] = []
+    var lateCount = 0
+    for index in 0..<facts {
+        let minutes = Int64(index) * 10
+        let line = lateBenchFact("B\(next() % UInt64(clients))", index: index, hours: 0, minutes: minutes)
+        var recordAt = minutes
+        if Int(next() % 100) < percent {
+            recordAt += Int64(next() % (30 * 24 * 60))
+            lateCount += 1
+        }
+        timed.append((recordAt, index, line))
+    }
+    func run(_ text: String) throws -> (Double, Ledger.ImportReport) {
+        let log = try freshDatabase()
+        defer { remove(log) }
+        let ledger = Ledger(store: log, rules: rules)
+        let bytes = Array(text.utf8)
+        let start = now()
+        let report = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+        return (now() - start, report)
+    }
+    let inOrder = registrations + timed.map(\.line).joined()
+    let late = registrations + timed.sorted { $0.recordAt != $1.recordAt ? $0.recordAt < $1.recordAt : $0.index < $1.index }.map(\.line).joined()
+    let (orderedSeconds, orderedReport) = try run(inOrder)
+    let (lateSeconds, lateReport) = try run(late)
+    let orderedRate = Double(orderedReport.factsWritten) / orderedSeconds
+    let lateRate = Double(lateReport.factsWritten) / lateSeconds
+    print("import_in_order_eps \(Int(orderedRate))")
+    print("import_late_eps \(Int(lateRate))")
+    print("import_late_ratio \(String(format: "%.2f", lateRate / orderedRate))")
+    print("import_late_facts \(lateCount)")
+    print("import_late_decisions \(lateReport.decisionsWritten - orderedReport.decisionsWritten)")
+
 default:
     FileHandle.standardError.write(Data("unknown benchmark \(arguments[1])\n".utf8))
     exit(64)
+}
+
+
+/// A registration line for the late-fact benchmarks.
+func lateBenchRegistration(_ client: String) -> String {
+    #"{"type":"ClientRegistered","clientId":"\#(client)","occurredAt":"2024-01-01T00:00:00Z","data":{"name":"bench","segment":"retail","investorType":"ordinary","branch":"SH"}}"# + "\n"
+}
+
+/// A deposit or a trade `hours` hours and `minutes` minutes after 2024-01-02 (every third a
+/// deposit, so tiers move), with a derived id so the line is the same in both orders.
+func lateBenchFact(_ client: String, index: Int, hours: Int64, minutes: Int64 = 0, deposit: Int? = nil) -> String {
+    let moment = Timestamp(millisecondsSinceEpoch: 1_704_153_600_000 + (hours * 60 + minutes) * 60_000)
+    let id = EventID.derived(from: "bench/\(client)/\(index)")
+    if let deposit {
+        return #"{"eventId":"\#(id)","type":"FundsDeposited","clientId":"\#(client)","occurredAt":"\#(moment.iso8601)","data":{"amount":\#(deposit).00}}"# + "\n"
+    }
+    if index % 3 == 0 {
+        return #"{"eventId":"\#(id)","type":"FundsDeposited","clientId":"\#(client)","occurredAt":"\#(moment.iso8601)","data":{"amount":\#(10_000 + index % 7 * 1000).00}}"# + "\n"
+    }
+    return #"{"eventId":"\#(id)","type":"TradeExecuted","clientId":"\#(client)","occurredAt":"\#(moment.iso8601)","data":{"orderId":"O-\#(index)","productId":"EQ-1","notional":\#(5_000 + index % 11 * 1000).00}}"# + "\n"
 }

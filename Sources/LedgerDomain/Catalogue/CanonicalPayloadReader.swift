@@ -85,7 +85,7 @@ public struct CanonicalPayloadReader {
                 let reason = choice("reason", TierChangeReason.self)
             else { return nil }
             return .tierChanged(from: from, to: to, reason: reason)
-        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed:
+        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected:
             return nil  // rare: the full parser reads them
         }
     }

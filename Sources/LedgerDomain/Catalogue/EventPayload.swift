@@ -18,6 +18,7 @@ public enum EventType: String, CaseIterable, Sendable {
     case pointsAwarded = "PointsAwarded"
     case pointsExpired = "PointsExpired"
     case tierChanged = "TierChanged"
+    case pointsCorrected = "PointsCorrected"
     case campaignDefined = "CampaignDefined"
     case campaignLaunched = "CampaignLaunched"
     case campaignClosed = "CampaignClosed"
@@ -25,7 +26,7 @@ public enum EventType: String, CaseIterable, Sendable {
     /// Decisions are written only by the ledger's policies; imports and appends refuse them.
     public var isDecision: Bool {
         switch self {
-        case .pointsAwarded, .pointsExpired, .tierChanged: return true
+        case .pointsAwarded, .pointsExpired, .tierChanged, .pointsCorrected: return true
         default: return false
         }
     }
@@ -73,6 +74,10 @@ public enum EventPayload: Sendable, Equatable {
     case pointsAwarded(points: Int64, reason: AwardReason, campaignId: String?, expiresAt: Timestamp)
     case pointsExpired(points: Int64, lotAwardedAt: Timestamp)
     case tierChanged(from: Tier, to: Tier, reason: TierChangeReason)
+    /// A signed change to the points of an earlier decision (`corrects`, its eventId, or for
+    /// an award that was never written, the fact that should have earned it), after a late
+    /// fact. `lotAwardedAt` names the lot: the award's moment, or the expired lot's.
+    case pointsCorrected(points: Int64, corrects: String, decision: CorrectedDecision, lotAwardedAt: Timestamp, reason: CorrectionReason)
     case campaignDefined(name: String, definition: JSONObject)
     case campaignLaunched(note: String?)
     case campaignClosed(reason: String?)
@@ -97,6 +102,7 @@ public enum EventPayload: Sendable, Equatable {
         case .pointsAwarded: return .pointsAwarded
         case .pointsExpired: return .pointsExpired
         case .tierChanged: return .tierChanged
+        case .pointsCorrected: return .pointsCorrected
         case .campaignDefined: return .campaignDefined
         case .campaignLaunched: return .campaignLaunched
         case .campaignClosed: return .campaignClosed
@@ -176,6 +182,13 @@ public enum EventPayload: Sendable, Equatable {
             payload = .tierChanged(
                 from: try r.choice("from", Tier.self), to: try r.choice("to", Tier.self),
                 reason: try r.choice("reason", TierChangeReason.self))
+        case .pointsCorrected:
+            let points = try r.integer("points", in: -maximumPoints...maximumPoints)
+            guard points != 0 else { throw r.error("points", "must not be 0") }
+            payload = .pointsCorrected(
+                points: points, corrects: try r.text("corrects", maxLength: 64),
+                decision: try r.choice("decision", CorrectedDecision.self), lotAwardedAt: try r.timestamp("lotAwardedAt"),
+                reason: try r.choice("reason", CorrectionReason.self))
         case .campaignDefined:
             payload = .campaignDefined(name: try r.text("name", maxLength: 200), definition: try r.object("definition"))
         case .campaignLaunched:
@@ -248,6 +261,12 @@ public enum EventPayload: Sendable, Equatable {
         case .tierChanged(let from, let to, let reason):
             w.key("from"); w.string(from.rawValue)
             w.key("to"); w.string(to.rawValue)
+            w.key("reason"); w.string(reason.rawValue)
+        case .pointsCorrected(let points, let corrects, let decision, let lotAwardedAt, let reason):
+            w.key("points"); w.int(points)
+            w.key("corrects"); w.string(corrects)
+            w.key("decision"); w.string(decision.rawValue)
+            w.key("lotAwardedAt"); w.string(lotAwardedAt.iso8601)
             w.key("reason"); w.string(reason.rawValue)
         case .campaignDefined(let name, let definition):
             w.key("name"); w.string(name)

@@ -60,4 +60,19 @@ public enum AwardReason: String, CaseIterable, Sendable, Codable {
 /// Why a tier changed.
 public enum TierChangeReason: String, CaseIterable, Sendable, Codable {
     case qualified, downgraded, reevaluated
+    /// Corrects the tier history after a late fact: the tier the client holds from this
+    /// moment on, in world time, replacing recorded changes at or after it.
+    case corrected
+}
+
+/// Which kind of decision a `PointsCorrected` corrects.
+public enum CorrectedDecision: String, CaseIterable, Sendable, Codable {
+    case pointsAwarded = "PointsAwarded"
+    case pointsExpired = "PointsExpired"
+}
+
+/// Why points were corrected.
+public enum CorrectionReason: String, CaseIterable, Sendable, Codable {
+    /// A fact recorded after later facts changed what the decision should have been.
+    case lateFact = "late_fact"
 }

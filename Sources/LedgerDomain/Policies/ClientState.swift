@@ -72,6 +72,11 @@ public struct ClientState: Sendable {
     /// How long a lot from a positive adjustment lives (awards carry their own `expiresAt`).
     public let adjustmentLotLifetimeDays: Int64
 
+    /// Points a consumption applied in stream order could not find in lots (a late
+    /// redemption whose lots were already expired as recorded), until the expiry correction
+    /// of the same transaction gives them back. Not part of snapshots: both are always
+    /// applied together.
+    private var unallocatedConsumption: Int64 = 0
     /// Index of the first lot that may still hold points.
     private var firstOpenLot = 0
     /// Earliest `expiresAt` among lots with points left (nil: none).
@@ -154,12 +159,115 @@ public struct ClientState: Sendable {
         case .pointsExpired(let points, let lotAwardedAt):
             expire(points, awardedAt: lotAwardedAt)
         case .tierChanged(let from, let to, let reason):
-            tier = to
-            tierSince = moment
-            tierHistory.append(TierChange(at: moment, from: from, to: to, reason: reason))
+            if let last = tierHistory.last, moment < last.at || (reason == .corrected && moment == last.at) {
+                // Out of world order (a late fact's upgrade or a correction): the history in
+                // world time is rewritten from this moment on.
+                Self.applyTierChange(to: to, at: moment, reason: reason, history: &tierHistory)
+                tier = tierHistory.last?.to ?? .standard
+                tierSince = tierHistory.last?.at ?? registeredAt
+            } else if reason == .corrected {
+                Self.applyTierChange(to: to, at: moment, reason: reason, history: &tierHistory)
+                tier = tierHistory.last?.to ?? .standard
+                tierSince = tierHistory.last?.at ?? registeredAt
+            } else {
+                tier = to
+                tierSince = moment
+                tierHistory.append(TierChange(at: moment, from: from, to: to, reason: reason))
+            }
+        case .pointsCorrected(let points, _, let decision, let lotAwardedAt, _):
+            switch decision {
+            case .pointsAwarded: correctAward(by: points, awardedAt: lotAwardedAt)
+            case .pointsExpired: correctExpiry(by: points, awardedAt: lotAwardedAt)
+            }
         case .campaignDefined, .campaignLaunched, .campaignClosed:
             break
         }
+    }
+
+    /// The tier history in world time after a change dated `moment` to `to`: a correction
+    /// replaces every change at or after its moment, any other change every change after it;
+    /// the change is kept unless the tier before it is already `to`.
+    public static func applyTierChange(to: Tier, at moment: Timestamp, reason: TierChangeReason, history: inout [TierChange]) {
+        if reason == .corrected {
+            while let last = history.last, last.at >= moment { history.removeLast() }
+        } else {
+            while let last = history.last, last.at > moment { history.removeLast() }
+        }
+        let before = history.last?.to ?? .standard
+        if before != to { history.append(TierChange(at: moment, from: before, to: to, reason: reason)) }
+    }
+
+    /// The tier a history gives at `moment` (changes at `moment` included).
+    public static func tier(in history: [TierChange], at moment: Timestamp) -> Tier {
+        history.last { $0.at <= moment }?.to ?? .standard
+    }
+
+    /// A `PointsCorrected` of an award: the award lots at `awardedAt` change by `points`
+    /// (a lot is created when none exists: an award that was never written).
+    private mutating func correctAward(by points: Int64, awardedAt: Timestamp) {
+        lifetimePoints += points
+        windowEnd = nil
+        if points > 0 {
+            if let index = lots.firstIndex(where: { $0.fromAward && $0.awardedAt == awardedAt }) {
+                lots[index].points += points
+                lots[index].remaining += points
+                pointsOutstanding += points
+                if index < firstOpenLot { firstOpenLot = index }
+                refreshNextExpiry()
+            } else {
+                addLot(PointsLot(
+                    awardedAt: awardedAt, expiresAt: awardedAt.adding(days: adjustmentLotLifetimeDays),
+                    points: points, remaining: points, fromAward: true))
+            }
+            return
+        }
+        var left = -points
+        var deficit: Int64 = 0
+        for index in lots.indices where left > 0 && lots[index].fromAward && lots[index].awardedAt == awardedAt {
+            let take = min(left, lots[index].points)
+            lots[index].points -= take
+            let fromRemaining = min(take, lots[index].remaining)
+            lots[index].remaining -= fromRemaining
+            pointsOutstanding -= fromRemaining
+            deficit += take - fromRemaining
+            left -= take
+        }
+        while firstOpenLot < lots.count, lots[firstOpenLot].remaining == 0 { firstOpenLot += 1 }
+        // Points of the lot already taken (recorded order) come out of the other lots.
+        if deficit > 0 { consumeOldestFirst(deficit) } else { refreshNextExpiry() }
+    }
+
+    /// A `PointsCorrected` of an expiry: more (points > 0) or fewer points of the lot at
+    /// `awardedAt` expired.
+    private mutating func correctExpiry(by points: Int64, awardedAt: Timestamp) {
+        if points > 0 {
+            expire(points, awardedAt: awardedAt)
+            return
+        }
+        var left = -points
+        for index in lots.indices where left > 0 && lots[index].awardedAt == awardedAt {
+            let room = lots[index].points - lots[index].remaining
+            let back = min(left, room)
+            lots[index].remaining += back
+            left -= back
+            if back > 0, index < firstOpenLot { firstOpenLot = index }
+        }
+        let restored = -points - left
+        // Points a late consumption took in world time from this lot before it ended.
+        let taken = min(unallocatedConsumption, restored)
+        if taken > 0 {
+            unallocatedConsumption -= taken
+            var give = taken
+            for index in lots.indices.reversed() where give > 0 && lots[index].awardedAt == awardedAt {
+                let back = min(give, lots[index].remaining)
+                lots[index].remaining -= back
+                give -= back
+            }
+            while firstOpenLot < lots.count, lots[firstOpenLot].remaining == 0 { firstOpenLot += 1 }
+        }
+        pointsOutstanding += restored - taken
+        expiredPoints -= restored
+        refreshNextExpiry()
     }
 
     private mutating func recordActivity(_ moment: Timestamp) {
@@ -202,6 +310,10 @@ public struct ClientState: Sendable {
             index += 1
         }
         pointsOutstanding -= points - left
+        // Only a late consumption, recorded after the expiry of the lots it took from in
+        // world time, finds too few points; its expiry correction that follows in the same
+        // transaction gives them back (see `correctExpiry`).
+        unallocatedConsumption += left
         refreshNextExpiry()
     }
 
