@@ -467,5 +467,17 @@ func yaml(_ rules: Rules) -> String {
         text += "  - {\(fields.joined(separator: ", "))}\n"
     }
     if rules.products.isEmpty { text = text.replacingOccurrences(of: "products:\n", with: "products: []\n") }
+    let churn = rules.churnRisk
+    text += """
+        insight:
+          churnRisk:
+            bands: {medium: \(churn.mediumFrom), high: \(churn.highFrom)}
+            recency: {weight: \(churn.recencyWeight), defaultGapDays: \(churn.recencyDefaultGapDays), fullFromGaps: \(churn.recencyFullFromGaps)}
+            activityDrop: {weight: \(churn.activityDropWeight)}
+            complaints: {weight: \(churn.complaintsWeight), fullFrom: \(churn.complaintsFullFrom)}
+            nps: {weight: \(churn.npsWeight), detractor: \(churn.npsDetractorPercent), passive: \(churn.npsPassivePercent), none: \(churn.npsNonePercent)}
+            netOutflow: {weight: \(churn.netOutflowWeight)}
+
+        """
     return text
 }
