@@ -101,9 +101,11 @@ struct TrustDefectTests {
             lines: [
                 register("C1", at: "2023-01-01T09:00:00Z"),
                 deposit("C1", at: "2026-03-01T09:00:00Z", amount: "50000.00"),  // 50 points, ends 2028
-                deposit("C1", at: "2023-02-01T09:00:00Z", amount: "100000.00"),  // 100 points, ended 2025-01-31
+                // 100 points, ended 2025-01-31; a late fact: Silver from 2023-02-01, so the
+                // 2026 award is corrected to 50 × 1.2 = 60 (rules.md, "Late facts").
+                deposit("C1", at: "2023-02-01T09:00:00Z", amount: "100000.00"),
             ],
-            unexpired: 50),
+            unexpired: 60),
         LotCase(
             name: "a 2023 lot (ended 2025-01-31) with no later event after its end",
             lines: [
