@@ -26,6 +26,10 @@ public final class Ledger {
         self.clock = clock
     }
 
+    /// Bytes of planned events an import keeps in memory before it moves them to a
+    /// temporary file (tests make it small).
+    var plannedLogBufferLimit = PlannedLog.defaultBufferLimit
+
     /// Folds client streams of this ledger with its rules.
     public var streams: StreamFold { StreamFold(store: store, rules: rules) }
 
@@ -223,7 +227,7 @@ public final class Ledger {
                 event: newEvent, version: versionBefore + Int64(offset) + 1, isDecision: step.isDecision, line: event.line,
                 decisionIdName: idName))
             if case .client(let clientId) = event.subject {
-                states.logged(clientId, LoggedEvent(eventId: newEvent.eventId, payload: step.payload, occurredAt: step.occurredAt, isDecision: step.isDecision))
+                try states.logged(clientId, newEvent, isDecision: step.isDecision)
             }
         }
     }

@@ -20,7 +20,7 @@ struct StateCache {
     private var warm: [String: ClientState]
     /// The events planned in this transaction, per client, for the late-fact policy (the
     /// planner's connection does not see them). Only facts and decisions of clients.
-    private var planned: [String: [LoggedEvent]] = [:]
+    private let planned: PlannedLog
     /// The last position committed when the transaction began: the stored part of a stream
     /// is read up to it (the writer's own session sees what this transaction appended).
     private let startPosition: Int64?
@@ -32,11 +32,12 @@ struct StateCache {
         self.logWasEmpty = logWasEmpty
         self.warm = warm
         self.startPosition = session?.lastPosition
+        self.planned = PlannedLog(bufferLimit: ledger.plannedLogBufferLimit)
     }
 
     /// Notes an event planned for a client in this transaction.
-    mutating func logged(_ clientId: String, _ event: LoggedEvent) {
-        planned[clientId, default: []].append(event)
+    func logged(_ clientId: String, _ event: NewEvent, isDecision: Bool) throws {
+        try planned.append(clientId, event, isDecision: isDecision)
     }
 
     /// A client's stream as recorded so far, this transaction's planned events included.
@@ -51,7 +52,7 @@ struct StateCache {
                 return true
             }
         }
-        events += planned[clientId] ?? []
+        events += try planned.events(of: clientId)
         return events
     }
 

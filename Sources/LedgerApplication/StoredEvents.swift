@@ -8,27 +8,32 @@ import LedgerStorage
 public enum StoredEvents {
     /// The typed payload of a stored event, upcast to the current version.
     public static func payload(of event: RecordedEvent) throws(StorageError) -> EventPayload {
-        guard let type = EventType(rawValue: event.type) else {
-            throw .corrupt("position \(event.position): unknown stored event type \(event.type)")
+        try payload(type: event.type, schemaVersion: event.schemaVersion, data: event.data, at: "position \(event.position)")
+    }
+
+    /// The typed payload of an event in its stored text form; `place` names it in an error.
+    static func payload(type name: String, schemaVersion: Int, data: String, at place: String) throws(StorageError) -> EventPayload {
+        guard let type = EventType(rawValue: name) else {
+            throw .corrupt("\(place): unknown stored event type \(name)")
         }
-        var data = event.data
+        var data = data
         let canonical = data.withUTF8 {
-            CanonicalPayloadReader.decode(type: type, schemaVersion: event.schemaVersion, bytes: $0)
+            CanonicalPayloadReader.decode(type: type, schemaVersion: schemaVersion, bytes: $0)
         }
         if let canonical { return canonical }
         let parsed: JSONValue
         do {
-            parsed = try JSONParser.parse(event.data)
+            parsed = try JSONParser.parse(data)
         } catch {
-            throw .corrupt("position \(event.position): stored data is not JSON (\(error))")
+            throw .corrupt("\(place): stored data is not JSON (\(error))")
         }
         guard case .object(let object) = parsed else {
-            throw .corrupt("position \(event.position): stored data is not an object")
+            throw .corrupt("\(place): stored data is not an object")
         }
         do {
-            return try EventPayload.decode(type: type, schemaVersion: event.schemaVersion, data: object)
+            return try EventPayload.decode(type: type, schemaVersion: schemaVersion, data: object)
         } catch {
-            throw .corrupt("position \(event.position), field \(error.field): \(error.problem)")
+            throw .corrupt("\(place), field \(error.field): \(error.problem)")
         }
     }
 }

@@ -2,7 +2,7 @@ import PropertyBased
 import LedgerTestSupport
 import Testing
 @testable import LedgerDomain
-import LedgerApplication
+@testable import LedgerApplication
 import LedgerCore
 import LedgerSQLite
 import LedgerStorage
@@ -341,5 +341,34 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite("Late facts inside one import, with the planned events moved out of memory")
+struct LateFactSpillTests {
+    /// An import keeps the events it has planned (not yet visible to its reading connection)
+    /// in a temporary file past a buffer; a late fact in the same import reads its client's
+    /// planned events back from there. With a buffer of a few bytes every record is read
+    /// from the file, and the world must be the one of the same facts in time order.
+    @Test("a late fact in the same import as the events it corrects, read back from the spill file")
+    func lateFactReadsSpilledEvents() throws {
+        var lines = [registrationLine("C1", "2025-01-01T00:00:00Z"), registrationLine("C2", "2025-01-01T00:00:00Z")]
+        for day in 1...20 {
+            let date = "2025-03-\(day < 10 ? "0" : "")\(day)T00:00:00Z"
+            lines.append(depositLine(date, "\(day * 10_000).00"))
+            lines.append(line("FundsDeposited", "C2", date, "{\"amount\":5000.00}"))
+        }
+        let late = depositLine("2025-02-01T00:00:00Z", "400000.00")
+        try withTemporaryLedger(clock: lateClock) { spilled in
+            spilled.plannedLogBufferLimit = 64
+            try spilled.importLines(lines + [late])
+            try withTemporaryLedger(clock: lateClock) { inOrder in
+                try inOrder.importLines([lines[0], lines[1], late] + lines[2...])
+                #expect(try spilled.world() == inOrder.world())
+                #expect(try spilled.world("C2") == inOrder.world("C2"))
+            }
+            #expect(try spilled.types().contains("PointsCorrected"))
+            #expect(try spilled.store.verifyChain().isIntact)
+        }
     }
 }

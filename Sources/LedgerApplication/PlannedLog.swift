@@ -1,0 +1,168 @@
+import Foundation
+import LedgerCore
+import LedgerDomain
+import LedgerStorage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The events an open transaction has planned, per client: what the late-fact policy reads
+/// besides the stream as committed (the planner's connection does not see what the writer
+/// has not committed yet).
+///
+/// An import plans millions of events and a late fact needs the whole stream of one client,
+/// so the events are not kept as values: each is appended, in the stored text form, to a
+/// buffer that moves to an unlinked temporary file past `bufferLimit` bytes, and each record
+/// points back at the previous record of its client. Memory is the buffer and one offset per
+/// client touched; a late fact reads its client's records back and decodes them with the one
+/// stored-event decoder. Nothing of the file outlives the import (it has no name once
+/// created, and is closed with the log).
+final class PlannedLog {
+    /// Bytes kept in memory before they are written to the file.
+    static let defaultBufferLimit = 4 << 20
+    private let bufferLimit: Int
+    private static let headerSize = 8 + 4 + 1 + 2 + 8 + 2 + 1 + 4
+
+    private var buffer: [UInt8] = []
+    /// Bytes already in the file; the buffer starts at this offset.
+    private var flushed: Int64 = 0
+    private var descriptor: Int32 = -1
+    /// The offset of each client's latest record, plus one (0: none).
+    private var latest: [String: Int64] = [:]
+
+    init(bufferLimit: Int = PlannedLog.defaultBufferLimit) {
+        self.bufferLimit = max(1, bufferLimit)
+        buffer.reserveCapacity(min(self.bufferLimit, 1 << 16))
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Whether any event has been planned for the client.
+    func hasEvents(of clientId: String) -> Bool { latest[clientId] != nil }
+
+    /// Notes an event planned for a client.
+    func append(_ clientId: String, _ event: NewEvent, isDecision: Bool) throws {
+        let offset = flushed + Int64(buffer.count)
+        let id = Array(event.eventId.utf8), type = Array(event.type.utf8), data = Array(event.data.utf8)
+        guard id.count <= Int(UInt16.max), type.count <= Int(UInt8.max), data.count <= Int(Int32.max) else {
+            throw StorageError.backend("a planned event of \(clientId) is too large to keep")
+        }
+        let length = Self.headerSize + id.count + type.count + data.count
+        put(UInt64(bitPattern: latest[clientId] ?? 0), 8)
+        put(UInt64(length), 4)
+        buffer.append(isDecision ? 1 : 0)
+        put(UInt64(event.schemaVersion), 2)
+        put(UInt64(bitPattern: event.occurredAt.millisecondsSinceEpoch), 8)
+        put(UInt64(id.count), 2)
+        buffer.append(UInt8(type.count))
+        put(UInt64(data.count), 4)
+        buffer += id
+        buffer += type
+        buffer += data
+        latest[clientId] = offset + 1
+        if buffer.count >= bufferLimit { try flush() }
+    }
+
+    /// The client's planned events, in the order they were planned.
+    func events(of clientId: String) throws -> [LoggedEvent] {
+        var events: [LoggedEvent] = []
+        var next = latest[clientId] ?? 0
+        while next > 0 {
+            let record = try read(at: next - 1)
+            events.append(record.event)
+            next = record.previous
+        }
+        events.reverse()
+        return events
+    }
+
+    // MARK: - Records
+
+    private func put(_ value: UInt64, _ bytes: Int) {
+        for index in 0..<bytes { buffer.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
+    }
+
+    private func flush() throws {
+        if descriptor < 0 { descriptor = try Self.openUnlinkedFile() }
+        var written = 0
+        try buffer.withUnsafeBytes { raw in
+            while written < raw.count {
+                let result = pwrite(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written, off_t(flushed) + off_t(written))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw StorageError.backend("cannot keep the planned events in a temporary file: \(String(cString: strerror(errno)))")
+                }
+                written += result
+            }
+        }
+        flushed += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func read(at offset: Int64) throws -> (event: LoggedEvent, previous: Int64) {
+        if offset >= flushed {
+            let start = Int(offset - flushed)
+            let header = Array(buffer[start..<(start + Self.headerSize)])
+            let length = Int(Self.value(header, 8, 4))
+            return try Self.decode(Array(buffer[start..<(start + length)]))
+        }
+        let header = try readBytes(at: offset, count: Self.headerSize)
+        let length = Int(Self.value(header, 8, 4))
+        return try Self.decode(try readBytes(at: offset, count: length))
+    }
+
+    private func readBytes(at offset: Int64, count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        try bytes.withUnsafeMutableBytes { raw in
+            while done < count {
+                let result = pread(descriptor, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
+                if result < 0, errno == EINTR { continue }
+                guard result > 0 else {
+                    throw StorageError.backend("cannot read the planned events back from their temporary file")
+                }
+                done += result
+            }
+        }
+        return bytes
+    }
+
+    private static func value(_ bytes: [UInt8], _ at: Int, _ count: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for index in 0..<count { value |= UInt64(bytes[at + index]) << (8 * UInt64(index)) }
+        return value
+    }
+
+    private static func decode(_ record: [UInt8]) throws -> (event: LoggedEvent, previous: Int64) {
+        let previous = Int64(bitPattern: value(record, 0, 8))
+        let isDecision = record[12] == 1
+        let schemaVersion = Int(value(record, 13, 2))
+        let occurredAt = Timestamp(millisecondsSinceEpoch: Int64(bitPattern: value(record, 15, 8)))
+        let idCount = Int(value(record, 23, 2)), typeCount = Int(record[25]), dataCount = Int(value(record, 26, 4))
+        var at = headerSize
+        let eventId = String(decoding: record[at..<(at + idCount)], as: UTF8.self)
+        at += idCount
+        let type = String(decoding: record[at..<(at + typeCount)], as: UTF8.self)
+        at += typeCount
+        let data = String(decoding: record[at..<(at + dataCount)], as: UTF8.self)
+        let payload = try StoredEvents.payload(type: type, schemaVersion: schemaVersion, data: data, at: "planned event \(eventId)")
+        return (LoggedEvent(eventId: eventId, payload: payload, occurredAt: occurredAt, isDecision: isDecision), previous)
+    }
+
+    /// A temporary file with no name: it disappears when closed, however the process ends.
+    private static func openUnlinkedFile() throws -> Int32 {
+        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((folder + "/clientledger-planned-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { name in name.baseAddress.map { mkstemp($0) } ?? -1 }
+        guard descriptor >= 0 else {
+            throw StorageError.backend("cannot create a temporary file in \(folder) for the planned events: \(String(cString: strerror(errno)))")
+        }
+        template.withUnsafeBufferPointer { name in _ = name.baseAddress.map { unlink($0) } }
+        return descriptor
+    }
+}
