@@ -58,7 +58,7 @@ let package = Package(
             dependencies: ["LedgerSQLite", "LedgerStorage", "LedgerCore"],
             path: "Tests/LedgerTestSupport"
         ),
-        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore"]),
+        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "LedgerSQLiteTests",
             dependencies: ["LedgerSQLite", "LedgerConformance", "LedgerStorage", "LedgerCore", "LedgerTestSupport"]

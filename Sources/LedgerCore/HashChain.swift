@@ -100,46 +100,103 @@ public enum HashChain {
 
     /// The hash of an event that follows `previous`, from its fields' bytes.
     public static func hash(previous: [UInt8], _ fields: FieldBytes) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: previous)
-        func add(_ bytes: UnsafeRawBufferPointer) {
-            let n = UInt32(truncatingIfNeeded: bytes.count).bigEndian
-            withUnsafeBytes(of: n) { hasher.update(bufferPointer: $0) }
-            hasher.update(bufferPointer: bytes)
-        }
-        func add(_ number: Int64) {
-            // Decimal ASCII, written right to left into a small stack buffer.
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-                var magnitude = number.magnitude
-                var index = 20
-                repeat {
-                    index -= 1
-                    buffer[index] = UInt8(48 + magnitude % 10)
-                    magnitude /= 10
-                } while magnitude > 0
-                if number < 0 {
-                    index -= 1
-                    buffer[index] = 45
-                }
-                add(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[index..<20]))
-            }
-        }
-        add(fields.position)
-        add(fields.stream)
-        add(fields.version)
-        add(fields.eventId)
-        add(fields.type)
-        add(fields.schemaVersion)
-        add(fields.occurredAt)
-        add(fields.recordedAt)
-        add(fields.data)
-        add(fields.metadata)
-        return Array(hasher.finalize())
+        var hasher = ChainHasher(previous: previous)
+        hasher.next(fields)
+        return hasher.last
     }
 
     /// SHA-256 of any bytes (used for rules versions and derived event ids).
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         Array(SHA256.hash(data: bytes))
+    }
+}
+
+/// Hashes events one after another: each event's `previous ‖ canonical(n)` is laid out in
+/// one reused buffer and hashed in a single call, and the result is kept in place for the
+/// next event. The audit and the import hash millions of events this way without allocating
+/// per event (hashing the canonical bytes field by field costs a call into the digest per
+/// field, which was most of an audit's time).
+public struct ChainHasher {
+    /// The last hash, kept inline (no allocation when it changes).
+    private var state = SIMD32<UInt8>()
+    private var buffer: [UInt8] = []
+
+    public init(previous: [UInt8] = HashChain.genesis) {
+        buffer.reserveCapacity(1_024)
+        rewind(to: previous)
+    }
+
+    /// The hash of the last event (the genesis, or the hash given, before the first).
+    public var last: [UInt8] {
+        withUnsafeBytes(of: state) { Array($0) }
+    }
+
+    /// Makes `previous` the hash the next event chains on (a failed append's hash is undone
+    /// this way).
+    public mutating func rewind(to previous: [UInt8]) {
+        withUnsafeMutableBytes(of: &state) { target in
+            previous.withUnsafeBytes { source in target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix(32))) }
+        }
+    }
+
+    /// Computes the hash of the event that follows `last`, and makes it `last`.
+    public mutating func next(_ fields: HashChain.FieldBytes) {
+        buffer.removeAll(keepingCapacity: true)
+        withUnsafeBytes(of: state) { buffer.append(contentsOf: $0) }
+        append(fields.position)
+        append(fields.stream)
+        append(fields.version)
+        append(fields.eventId)
+        append(fields.type)
+        append(fields.schemaVersion)
+        append(fields.occurredAt)
+        append(fields.recordedAt)
+        append(fields.data)
+        append(fields.metadata)
+        let digest = buffer.withUnsafeBytes { SHA256.hash(data: $0) }
+        withUnsafeMutableBytes(of: &state) { target in
+            digest.withUnsafeBytes { source in target.copyMemory(from: source) }
+        }
+    }
+
+    /// Whether `last` equals the given stored hash.
+    public func lastEquals(_ stored: UnsafeRawBufferPointer) -> Bool {
+        withUnsafeBytes(of: state) { $0.elementsEqual(stored) }
+    }
+
+    private mutating func appendLength(_ count: Int) {
+        let n = UInt32(truncatingIfNeeded: count)
+        buffer.append(UInt8(truncatingIfNeeded: n >> 24))
+        buffer.append(UInt8(truncatingIfNeeded: n >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: n >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: n))
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        appendLength(bytes.count)
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Decimal ASCII, preceded by its length.
+    private mutating func append(_ number: Int64) {
+        var magnitude = number.magnitude
+        var digits = 1
+        var scale: UInt64 = 10
+        while digits < 20, magnitude >= scale {
+            digits += 1
+            if scale > UInt64.max / 10 { break }
+            scale *= 10
+        }
+        appendLength(digits + (number < 0 ? 1 : 0))
+        if number < 0 { buffer.append(45) }
+        let start = buffer.count
+        for _ in 0..<digits { buffer.append(48) }
+        var index = start + digits
+        repeat {
+            index -= 1
+            buffer[index] = UInt8(48 + magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
     }
 }
 

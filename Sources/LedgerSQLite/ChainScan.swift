@@ -24,6 +24,7 @@ extension SQLiteEventStore {
                 """)
             var eventId = [UInt8]()
             var metadata = [UInt8]()
+            var cause = [UInt8]()
             var occurred = [UInt8](repeating: 0, count: 24)
             var recorded = [UInt8](repeating: 0, count: 24)
             let prefix = Array(CompactForm.DecisionMetadata.prefix.utf8)
@@ -40,7 +41,7 @@ extension SQLiteEventStore {
                 recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: statement.int64(at: 7)).write(into: $0) }
                 metadata.removeAll(keepingCapacity: true)
                 if statement.isNull(at: 9) {
-                    var cause = [UInt8]()
+                    cause.removeAll(keepingCapacity: true)
                     CompactForm.appendIdText(statement, at: 11, to: &cause)
                     metadata.append(contentsOf: prefix)
                     if statement.isNull(at: 10) { metadata.append(contentsOf: cause) } else { statement.withBytes(at: 10) { metadata.append(contentsOf: $0) } }

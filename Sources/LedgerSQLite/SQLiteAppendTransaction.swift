@@ -10,6 +10,10 @@ final class SQLiteAppendTransaction: AppendTransaction {
     private let versionQuery: Statement
     private(set) var lastPosition: Int64
     private(set) var lastHash: [UInt8]
+    /// Extends the chain over one reused buffer (no per-event allocation but the row's hash).
+    private var hasher: ChainHasher
+    private var occurredText = [UInt8](repeating: 0, count: 24)
+    private var recordedText: [UInt8]
     let recordedAt: String
     private let recordedMs: Int64
     private var versions: [String: Int64] = [:]
@@ -34,6 +38,8 @@ final class SQLiteAppendTransaction: AppendTransaction {
         }
         self.recordedAt = recordedAt.iso8601
         self.recordedMs = recordedAt.millisecondsSinceEpoch
+        hasher = ChainHasher(previous: lastHash)
+        recordedText = Array(self.recordedAt.utf8)
         if lastPosition == 0 { idsWrittenToEmptyLog = IdFilter() }
     }
 
@@ -81,16 +87,29 @@ final class SQLiteAppendTransaction: AppendTransaction {
             type: query.string(at: 3), data: query.string(at: 4))
     }
 
+    /// The chain's hash of `event` at `position`, from its fields as they will be stored.
+    private func chainHash(of event: NewEvent, position: Int64, version: Int64) -> [UInt8] {
+        occurredText.withUnsafeMutableBufferPointer { event.occurredAt.write(into: $0) }
+        var e = event
+        e.stream.withUTF8 { stream in e.eventId.withUTF8 { eventId in e.type.withUTF8 { type in
+            e.data.withUTF8 { data in e.metadata.withUTF8 { metadata in
+                occurredText.withUnsafeBytes { occurred in recordedText.withUnsafeBytes { recorded in
+                    hasher.next(HashChain.FieldBytes(
+                        position: position, version: version, schemaVersion: Int64(event.schemaVersion),
+                        stream: UnsafeRawBufferPointer(stream), eventId: UnsafeRawBufferPointer(eventId),
+                        type: UnsafeRawBufferPointer(type), occurredAt: occurred, recordedAt: recorded,
+                        data: UnsafeRawBufferPointer(data), metadata: UnsafeRawBufferPointer(metadata)))
+                } }
+            } }
+        } } }
+        return hasher.last
+    }
+
     @discardableResult
     func append(_ event: NewEvent) throws -> AppendOutcome {
         let version = try self.version(of: event.stream) + 1
         let position = lastPosition + 1
-        let hash = HashChain.hash(
-            previous: lastHash,
-            HashChain.Fields(
-                position: position, stream: event.stream, version: version, eventId: event.eventId,
-                type: event.type, schemaVersion: Int64(event.schemaVersion), occurredAt: event.occurredAt.iso8601,
-                recordedAt: recordedAt, data: event.data, metadata: event.metadata))
+        let hash = chainHash(of: event, position: position, version: version)
         do {
             try inserter.insert(RowInserter.Row(
                 position: position, stream: event.stream, version: version, eventId: event.eventId, type: event.type,
@@ -99,6 +118,7 @@ final class SQLiteAppendTransaction: AppendTransaction {
         } catch let error as SQLiteError where error.isUniqueViolation {
             // Which constraint failed decides the kind: the id is stored (a reuse), or another
             // writer took the version (a conflict). Asked of the data, not the message.
+            hasher.rewind(to: lastHash)
             if let stored = try Self.storedEvent(id: event.eventId, on: connection) {
                 throw StorageError.eventIdReused(eventId: event.eventId, position: stored.position)
             }

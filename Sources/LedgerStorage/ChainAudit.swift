@@ -65,8 +65,10 @@ extension EventStore {
     public func verifyChain(progress: ((Int64) -> Void)? = nil) throws -> ChainReport {
         try read {
             let missing = try missingAppendOnlyGuards()
-            var previous = HashChain.genesis
+            var hasher = ChainHasher()
             var expectedPosition: Int64 = 1
+            // Stream versions by stream key: dense small keys in an array, others in a table.
+            var denseVersions: [Int64] = []
             var versions: [Int64: Int64] = [:]
             var checked: Int64 = 0
             var badPosition: Int64?
@@ -77,20 +79,23 @@ extension EventStore {
                     problem = "position \(expectedPosition) is missing (next stored position is \(fields.position))"
                     return false
                 }
-                let computed = HashChain.hash(previous: previous, fields)
-                if !computed.elementsEqual(stored) {
+                hasher.next(fields)
+                if !hasher.lastEquals(stored) {
                     badPosition = fields.position
-                    problem = "hash mismatch: stored \(Array(stored).hexString), recomputed \(computed.hexString)"
+                    problem = "hash mismatch: stored \(Array(stored).hexString), recomputed \(hasher.last.hexString)"
                     return false
                 }
-                let expectedVersion = (versions[streamKey] ?? 0) + 1
+                let dense = streamKey >= 0 && streamKey < 1 << 26
+                if dense, streamKey >= denseVersions.count {
+                    denseVersions.append(contentsOf: repeatElement(0, count: Int(streamKey) - denseVersions.count + 1))
+                }
+                let expectedVersion = (dense ? denseVersions[Int(streamKey)] : versions[streamKey] ?? 0) + 1
                 if fields.version != expectedVersion {
                     badPosition = fields.position
                     problem = "stream \(String(decoding: fields.stream, as: UTF8.self)) jumps to version \(fields.version), expected \(expectedVersion)"
                     return false
                 }
-                versions[streamKey] = fields.version
-                previous = computed
+                if dense { denseVersions[Int(streamKey)] = fields.version } else { versions[streamKey] = fields.version }
                 expectedPosition += 1
                 checked += 1
                 if checked % 100_000 == 0 { progress?(checked) }
@@ -98,7 +103,7 @@ extension EventStore {
             }
             return ChainReport(
                 eventsChecked: checked, firstBadPosition: badPosition, problem: problem,
-                missingTriggers: missing, headHash: previous.hexString)
+                missingTriggers: missing, headHash: hasher.last.hexString)
         }
     }
 }

@@ -142,11 +142,20 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
+    /// Page cache of a read-write connection, in KiB.
+    public static let writerCacheKiB = 131_072
+    /// Page cache of a read-only connection, in KiB.
+    public static let readerCacheKiB = 16_384
+
     private func configure(enableWAL: Bool) throws(SQLiteError) {
         // Touch the schema first: a file that is not a database fails here, clearly.
         _ = try scalarInt("PRAGMA schema_version")
         if enableWAL { try self.enableWAL() }
-        try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY")
+        // Page cache (docs/storage.md, "Connection settings"): a writer keeps the unique
+        // indexes' hot pages; a reader scans and looks up single streams, which a small cache
+        // serves as well. An import runs one of each, so their sum bounds its cache memory.
+        let cacheKiB = mode == .readOnly ? Self.readerCacheKiB : Self.writerCacheKiB
+        try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-\(cacheKiB); PRAGMA temp_store=MEMORY")
         var enabled: Int32 = 0
         _ = clientledger_sqlite_db_config_int(handle, SQLITE_DBCONFIG_DEFENSIVE, 1, &enabled)
     }
