@@ -17,7 +17,7 @@ struct ClientRowsBuilder {
 
     /// The client's rows; nil for a stream without a registration. `months` limits the
     /// retention months to those a catch-up touched (nil: all); `historyFrom` skips tier
-    /// changes already stored.
+    /// changes already stored (the rows given replace the stored ones from there on).
     func rows(for fold: ClientFold, months: Set<Int64>? = nil, historyFrom: Int = 0) -> ClientRows? {
         let state = fold.state
         guard state.isRegistered else { return nil }
@@ -61,6 +61,7 @@ struct ClientRowsBuilder {
         kept.state.dropSpentLots(awardedAtOrBefore: latest.adding(days: -(rules.qualifyingWindowDays + 1)))
         return ClientRows(
             membership: membership, tierHistory: history, retention: retention, months: monthRows,
-            eligibility: eligibility, foldVersion: state.version, foldSnapshot: kept.snapshot)
+            eligibility: eligibility, foldVersion: state.version, foldSnapshot: kept.snapshot,
+            tierHistoryFrom: Int64(historyFrom) + 1)
     }
 }

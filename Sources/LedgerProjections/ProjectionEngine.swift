@@ -122,7 +122,7 @@ public final class ProjectionEngine {
             // Touched clients, found through an index so each fold is mutated in place. Their
             // months come back from the retention rows as events reach them.
             var index: [String: Int] = [:]
-            var touched: [(fold: ClientFold, months: Set<Int64>, historyBefore: Int)] = []
+            var touched: [(fold: ClientFold, months: Set<Int64>, historyBefore: [TierChange])] = []
             var applied: Int64 = 0
             try LogReplay.replay(log, after: from, through: head) { event in
                 let slot: Int
@@ -139,7 +139,7 @@ public final class ProjectionEngine {
                     }
                     slot = touched.count
                     index[event.clientId] = slot
-                    touched.append((fold, [], fold.state.tierHistory.count))
+                    touched.append((fold, [], fold.state.tierHistory))
                 }
                 let month = ClientFold.month(ofDay: event.occurredAt.dayNumber)
                 if touched[slot].months.insert(month).inserted,
@@ -153,7 +153,12 @@ public final class ProjectionEngine {
             }
             let builder = ClientRowsBuilder(rules: rules, asOf: asOf)
             for entry in touched.sorted(by: { $0.fold.state.clientId < $1.fold.state.clientId }) {
-                guard let rows = builder.rows(for: entry.fold, months: entry.months, historyFrom: entry.historyBefore) else { continue }
+                // Tier changes are rewritten from the first one that differs from what was
+                // stored: new ones are appended, and a correction may rewrite the tail.
+                let history = entry.fold.state.tierHistory
+                var same = 0
+                while same < min(history.count, entry.historyBefore.count), history[same] == entry.historyBefore[same] { same += 1 }
+                guard let rows = builder.rows(for: entry.fold, months: entry.months, historyFrom: same) else { continue }
                 try transaction.put(rows, into: .live)
             }
             try transaction.setCheckpoint(head, rulesVersion: nil, builtAt: nil)

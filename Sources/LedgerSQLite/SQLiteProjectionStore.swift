@@ -248,6 +248,13 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         membership.bind(m.asOf, at: 14)
         try membership.run()
 
+        if tables == .live {
+            // Changes from the first one replaced on: a correction may have shortened the history.
+            let stale = try connection.cached("DELETE FROM membership_tier_history WHERE client = ?1 AND seq >= ?2")
+            stale.bind(client, at: 1)
+            stale.bind(rows.tierHistoryFrom, at: 2)
+            try stale.run()
+        }
         let history = try connection.cached("INSERT OR REPLACE INTO membership_tier_history\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         for change in rows.tierHistory {
             history.bind(client, at: 1)

@@ -167,8 +167,12 @@ public struct EligibilityRecord: Sendable, Equatable {
 /// Everything the projections keep for one client, written (or replaced) together.
 public struct ClientRows: Sendable {
     public var membership: MembershipRecord
-    /// Tier changes to add (a catch-up passes only the new ones).
+    /// Tier changes from `tierHistoryFrom` on: they replace every stored change of the client
+    /// with that `seq` or a later one (a catch-up passes only what changed; a correction can
+    /// rewrite or shorten the tail of a history).
     public var tierHistory: [TierChangeRecord]
+    /// The first `seq` that `tierHistory` replaces (1: the whole history).
+    public var tierHistoryFrom: Int64
     public var retention: RetentionClientRecord
     /// Months to write (a catch-up passes only the months it touched).
     public var months: [RetentionMonthRecord]
@@ -179,10 +183,12 @@ public struct ClientRows: Sendable {
 
     public init(
         membership: MembershipRecord, tierHistory: [TierChangeRecord], retention: RetentionClientRecord,
-        months: [RetentionMonthRecord], eligibility: [EligibilityRecord], foldVersion: Int64, foldSnapshot: [UInt8]
+        months: [RetentionMonthRecord], eligibility: [EligibilityRecord], foldVersion: Int64, foldSnapshot: [UInt8],
+        tierHistoryFrom: Int64 = 1
     ) {
         self.membership = membership
         self.tierHistory = tierHistory
+        self.tierHistoryFrom = tierHistoryFrom
         self.retention = retention
         self.months = months
         self.eligibility = eligibility
