@@ -161,7 +161,13 @@ public struct ChainHasher {
 
     /// Whether `last` equals the given stored hash.
     public func lastEquals(_ stored: UnsafeRawBufferPointer) -> Bool {
-        withUnsafeBytes(of: state) { $0.elementsEqual(stored) }
+        guard stored.count == 32 else { return false }
+        return withUnsafeBytes(of: state) { mine in
+            (0..<4).allSatisfy { word in
+                mine.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
+                    == stored.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
+            }
+        }
     }
 
     private mutating func appendLength(_ count: Int) {

@@ -1,81 +1,288 @@
+import Foundation
 import LedgerCore
 import LedgerStorage
 
 extension SQLiteEventStore {
-    /// The audit's fast path: each row's chain fields written as text into reused buffers
-    /// (ids, times and derived metadata), names from the catalogue, nothing allocated per row.
+    /// The audit's fast path, on two threads: a reader steps through the log and copies each
+    /// row's stored columns into chunks (names resolved from the catalogue); this thread turns
+    /// them into the chain's text fields (ids, times and derived metadata, in reused buffers)
+    /// and calls `body`, in position order. SQLite's own work is about a third of an audit,
+    /// the text fields and the hashing the rest, so the two halves run side by side.
     public func scanChain(_ body: (HashChain.FieldBytes, Int64, UnsafeRawBufferPointer) throws -> Bool) throws {
         try mapped {
             try catalog.loadAllStreams(on: connection)
-            var streams: [Int64: [UInt8]] = [:]
-            var types: [Int64: [UInt8]] = [:]
-            var rules: [Int64: [UInt8]] = [:]
-            func bytes(_ id: Int64, _ kind: Catalog.Kind, _ cache: inout [Int64: [UInt8]]) throws -> [UInt8] {
-                if let known = cache[id] { return known }
-                let name = Array((try catalog.name(of: id, kind, on: connection) ?? "").utf8)
-                cache[id] = name
-                return name
-            }
             let statement = try connection.prepare(
                 """
                 SELECT l.position, l.stream_id, l.version, l.event_id, l.type_id, l.schema_version, l.occurred_ms,
                        l.recorded_ms, l.data, l.metadata, l.correlation, c.event_id, l.rules_id, l.hash
                 FROM log l LEFT JOIN log c ON c.position = l.cause_position ORDER BY l.position
                 """)
+            let chunks = ChainChunks(capacity: 4)
+            let reader = ChainReader(statement: statement, catalog: catalog, connection: connection)
+            let thread = Thread { reader.run(into: chunks) }
+            thread.stackSize = 1 << 20
+            thread.start()
+            defer {
+                chunks.cancel()
+                chunks.waitUntilReaderStopped()
+            }
             var eventId = [UInt8]()
             var metadata = [UInt8]()
-            var cause = [UInt8]()
             var occurred = [UInt8](repeating: 0, count: 24)
             var recorded = [UInt8](repeating: 0, count: 24)
             let prefix = Array(CompactForm.DecisionMetadata.prefix.utf8)
             let causeKey = Array(#"","causationId":""#.utf8)
             let rulesKey = Array(#"","rulesVersion":""#.utf8)
             let suffix = Array(#""}"#.utf8)
-            while try statement.step() {
-                let streamId = statement.int64(at: 1)
-                let stream = try bytes(streamId, .stream, &streams)
-                let type = try bytes(statement.int64(at: 4), .type, &types)
-                eventId.removeAll(keepingCapacity: true)
-                CompactForm.appendIdText(statement, at: 3, to: &eventId)
-                occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: statement.int64(at: 6)).write(into: $0) }
-                recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: statement.int64(at: 7)).write(into: $0) }
-                metadata.removeAll(keepingCapacity: true)
-                if statement.isNull(at: 9) {
-                    cause.removeAll(keepingCapacity: true)
-                    CompactForm.appendIdText(statement, at: 11, to: &cause)
-                    metadata.append(contentsOf: prefix)
-                    if statement.isNull(at: 10) { metadata.append(contentsOf: cause) } else { statement.withBytes(at: 10) { metadata.append(contentsOf: $0) } }
-                    metadata.append(contentsOf: causeKey)
-                    metadata.append(contentsOf: cause)
-                    metadata.append(contentsOf: rulesKey)
-                    metadata.append(contentsOf: try bytes(statement.int64(at: 12), .rules, &rules))
-                    metadata.append(contentsOf: suffix)
-                } else {
-                    statement.withBytes(at: 9) { metadata.append(contentsOf: $0) }
-                }
-                let keepGoing = try stream.withUnsafeBytes { stream in
-                    try type.withUnsafeBytes { type in
-                        try eventId.withUnsafeBytes { eventId in
+            while let chunk = try chunks.take() {
+                let goOn = try chunk.bytes.withUnsafeBytes { all in
+                    for row in 0..<chunk.count {
+                        let n = chunk.numbers(row)
+                        func field(_ k: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: all[chunk.range(row, k)]) }
+                        eventId.removeAll(keepingCapacity: true)
+                        CompactForm.appendIdText(field(ChainChunk.eventId), isBlob: n.flags & ChainChunk.eventIdIsBlob != 0, to: &eventId)
+                        occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.occurredMs).write(into: $0) }
+                        recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.recordedMs).write(into: $0) }
+                        metadata.removeAll(keepingCapacity: true)
+                        if n.flags & ChainChunk.metadataDerived != 0 {
+                            // A decision's metadata, derived from its cause (docs/storage.md).
+                            metadata.append(contentsOf: prefix)
+                            if n.flags & ChainChunk.hasCorrelation != 0 {
+                                metadata.append(contentsOf: field(ChainChunk.metadata))
+                            } else {
+                                CompactForm.appendIdText(field(ChainChunk.cause), isBlob: n.flags & ChainChunk.causeIsBlob != 0, to: &metadata)
+                            }
+                            metadata.append(contentsOf: causeKey)
+                            CompactForm.appendIdText(field(ChainChunk.cause), isBlob: n.flags & ChainChunk.causeIsBlob != 0, to: &metadata)
+                            metadata.append(contentsOf: rulesKey)
+                            metadata.append(contentsOf: field(ChainChunk.rules))
+                            metadata.append(contentsOf: suffix)
+                        } else {
+                            metadata.append(contentsOf: field(ChainChunk.metadata))
+                        }
+                        let keepGoing = try eventId.withUnsafeBytes { eventId in
                             try occurred.withUnsafeBytes { occurred in
                                 try recorded.withUnsafeBytes { recorded in
                                     try metadata.withUnsafeBytes { metadata in
-                                        try statement.withBytes(at: 8) { data in
-                                            try statement.withBytes(at: 13) { hash in
-                                                try body(HashChain.FieldBytes(
-                                                    position: statement.int64(at: 0), version: statement.int64(at: 2),
-                                                    schemaVersion: statement.int64(at: 5), stream: stream, eventId: eventId, type: type,
-                                                    occurredAt: occurred, recordedAt: recorded, data: data, metadata: metadata),
-                                                    streamId, hash)
-                                            }
-                                        }
+                                        try body(HashChain.FieldBytes(
+                                            position: n.position, version: n.version, schemaVersion: n.schemaVersion,
+                                            stream: field(ChainChunk.stream), eventId: eventId, type: field(ChainChunk.type),
+                                            occurredAt: occurred, recordedAt: recorded, data: field(ChainChunk.data), metadata: metadata),
+                                            n.streamKey, field(ChainChunk.hash))
                                     }
                                 }
                             }
                         }
+                        if !keepGoing { return false }
                     }
+                    return true
                 }
-                guard keepGoing else { break }
+                if !goOn { break }
             }
         }
+    }
+}
+
+/// Rows of the log as stored, copied out of SQLite for the audit's second thread: per row a
+/// few integers and the end offsets of its byte fields in one buffer.
+struct ChainChunk: Sendable {
+    static let rows = 2_048
+    static let fieldCount = 7
+    // Byte fields, in the order they are copied.
+    static let stream = 0, type = 1, eventId = 2, data = 3, metadata = 4, cause = 5, rules = 6
+    static let hash = 7
+    // Flags.
+    static let eventIdIsBlob: Int64 = 1, causeIsBlob: Int64 = 2, metadataDerived: Int64 = 4, hasCorrelation: Int64 = 8
+
+    struct Numbers {
+        var position, streamKey, version, schemaVersion, occurredMs, recordedMs, flags: Int64
+    }
+
+    private(set) var count = 0
+    private var integers: [Int64] = []
+    /// End offsets of the byte fields (eight a row: the seven above and the hash).
+    private var ends: [Int] = []
+    private(set) var bytes: [UInt8] = []
+
+    init() {
+        integers.reserveCapacity(Self.rows * 7)
+        ends.reserveCapacity(Self.rows * 8)
+        bytes.reserveCapacity(Self.rows * 320)
+    }
+
+    var isFull: Bool { count >= Self.rows }
+
+    func numbers(_ row: Int) -> Numbers {
+        let i = row * 7
+        return Numbers(
+            position: integers[i], streamKey: integers[i + 1], version: integers[i + 2], schemaVersion: integers[i + 3],
+            occurredMs: integers[i + 4], recordedMs: integers[i + 5], flags: integers[i + 6])
+    }
+
+    func range(_ row: Int, _ field: Int) -> Range<Int> {
+        let index = row * 8 + field
+        let start = index == 0 ? 0 : ends[index - 1]
+        return start..<ends[index]
+    }
+
+    mutating func add(_ numbers: Numbers) {
+        integers.append(numbers.position)
+        integers.append(numbers.streamKey)
+        integers.append(numbers.version)
+        integers.append(numbers.schemaVersion)
+        integers.append(numbers.occurredMs)
+        integers.append(numbers.recordedMs)
+        integers.append(numbers.flags)
+        count += 1
+    }
+
+    mutating func append(_ field: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: field)
+        ends.append(bytes.count)
+    }
+
+    mutating func append(_ field: [UInt8]) {
+        bytes.append(contentsOf: field)
+        ends.append(bytes.count)
+    }
+}
+
+/// The audit's reading thread: steps the statement and fills chunks. It owns the
+/// connection while the scan runs (the calling thread only waits for chunks).
+private final class ChainReader: @unchecked Sendable {
+    let statement: Statement
+    let catalog: Catalog
+    let connection: Connection
+    private var streams: [[UInt8]?] = []
+    private var types: [Int64: [UInt8]] = [:]
+    private var otherStreams: [Int64: [UInt8]] = [:]
+    private var rules: [Int64: [UInt8]] = [:]
+
+    init(statement: Statement, catalog: Catalog, connection: Connection) {
+        self.statement = statement
+        self.catalog = catalog
+        self.connection = connection
+    }
+
+    func run(into chunks: ChainChunks) {
+        do {
+            var chunk = ChainChunk()
+            while try statement.step() {
+                try add(to: &chunk)
+                if chunk.isFull {
+                    guard chunks.put(chunk) else { return chunks.finish(nil) }
+                    chunk = ChainChunk()
+                }
+            }
+            if chunk.count > 0, !chunks.put(chunk) { return chunks.finish(nil) }
+            chunks.finish(nil)
+        } catch {
+            chunks.finish(error)
+        }
+    }
+
+    private func add(to chunk: inout ChainChunk) throws {
+        let s = statement
+        let streamId = s.int64(at: 1)
+        var flags: Int64 = 0
+        if s.isBlob(at: 3) { flags |= ChainChunk.eventIdIsBlob }
+        let derived = s.isNull(at: 9)
+        if derived {
+            flags |= ChainChunk.metadataDerived
+            if s.isBlob(at: 11) { flags |= ChainChunk.causeIsBlob }
+            if !s.isNull(at: 10) { flags |= ChainChunk.hasCorrelation }
+        }
+        chunk.add(ChainChunk.Numbers(
+            position: s.int64(at: 0), streamKey: streamId, version: s.int64(at: 2), schemaVersion: s.int64(at: 5),
+            occurredMs: s.int64(at: 6), recordedMs: s.int64(at: 7), flags: flags))
+        chunk.append(try streamName(streamId))
+        chunk.append(try name(s.int64(at: 4), .type, &types))
+        s.withBytes(at: 3) { chunk.append($0) }
+        s.withBytes(at: 8) { chunk.append($0) }
+        // Explicit metadata, or a derived decision's correlation (empty when it is the cause).
+        s.withBytes(at: derived ? 10 : 9) { chunk.append($0) }
+        if derived {
+            s.withBytes(at: 11) { chunk.append($0) }
+            chunk.append(try name(s.int64(at: 12), .rules, &rules))
+        } else {
+            chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
+            chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        s.withBytes(at: 13) { chunk.append($0) }
+    }
+
+    private func streamName(_ id: Int64) throws -> [UInt8] {
+        guard id >= 0, id < 1 << 26 else { return try name(id, .stream, &otherStreams) }
+        if id >= streams.count { streams.append(contentsOf: repeatElement(nil, count: Int(id) - streams.count + 1)) }
+        if let known = streams[Int(id)] { return known }
+        let bytes = Array((try catalog.name(of: id, .stream, on: connection) ?? "").utf8)
+        streams[Int(id)] = bytes
+        return bytes
+    }
+
+    private func name(_ id: Int64, _ kind: Catalog.Kind, _ cache: inout [Int64: [UInt8]]) throws -> [UInt8] {
+        if let known = cache[id] { return known }
+        let bytes = Array((try catalog.name(of: id, kind, on: connection) ?? "").utf8)
+        cache[id] = bytes
+        return bytes
+    }
+}
+
+/// A bounded hand-off of chunks from the audit's reading thread.
+private final class ChainChunks: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var chunks: [ChainChunk] = []
+    private let capacity: Int
+    private var finished = false
+    private var cancelled = false
+    private var failure: (any Error)?
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Adds a chunk; false when the consumer has stopped.
+    func put(_ chunk: ChainChunk) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.count >= capacity, !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        chunks.append(chunk)
+        condition.broadcast()
+        return true
+    }
+
+    func finish(_ error: (any Error)?) {
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk; nil at the end; the reader's error once the chunks before it are taken.
+    func take() throws -> ChainChunk? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty, !finished { condition.wait() }
+        if !chunks.isEmpty {
+            condition.broadcast()
+            return chunks.removeFirst()
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitUntilReaderStopped() {
+        condition.lock()
+        while !finished { condition.wait() }
+        condition.unlock()
     }
 }

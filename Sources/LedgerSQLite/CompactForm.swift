@@ -61,16 +61,19 @@ enum CompactForm {
     /// Appends the text form of a stored id column.
     static func appendIdText(_ statement: Statement, at column: Int32, to out: inout [UInt8]) {
         let isBlob = statement.isBlob(at: column)
-        statement.withBytes(at: column) { bytes in
-            guard isBlob else {
-                out.append(contentsOf: bytes)
-                return
-            }
-            for (offset, byte) in bytes.enumerated() {
-                if offset == 4 || offset == 6 || offset == 8 || offset == 10 { out.append(UInt8(ascii: "-")) }
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0F)])
-            }
+        statement.withBytes(at: column) { appendIdText($0, isBlob: isBlob, to: &out) }
+    }
+
+    /// Appends the text form of a stored id's bytes (16 bytes of a blob, or the text kept).
+    static func appendIdText(_ bytes: UnsafeRawBufferPointer, isBlob: Bool, to out: inout [UInt8]) {
+        guard isBlob else {
+            out.append(contentsOf: bytes)
+            return
+        }
+        for (offset, byte) in bytes.enumerated() {
+            if offset == 4 || offset == 6 || offset == 8 || offset == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
         }
     }
 
