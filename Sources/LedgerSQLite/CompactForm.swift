@@ -108,21 +108,53 @@ enum CompactForm {
         /// Parses `{"actor":"clientledger","correlationId":"C","causationId":"X","rulesVersion":"R"}`
         /// with plain ids and a 16-hex-digit version; anything else is nil.
         init?(_ text: String) {
-            guard text.hasPrefix(Self.prefix), text.hasSuffix(#""}"#) else { return nil }
-            let body = text.dropFirst(Self.prefix.count).dropLast(2)
-            let parts = body.components(separatedBy: #"",""#)
-            guard parts.count == 3, parts[1].hasPrefix(#"causationId":""#), parts[2].hasPrefix(#"rulesVersion":""#) else { return nil }
-            let correlation = parts[0]
-            let cause = String(parts[1].dropFirst(#"causationId":""#.count))
-            let version = String(parts[2].dropFirst(#"rulesVersion":""#.count))
-            func plain(_ s: String) -> Bool {
-                !s.isEmpty && s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-            }
-            guard plain(correlation), plain(cause), version.utf8.count == 16, plain(version) else { return nil }
-            self.correlation = correlation == cause ? nil : correlation
+            // Over the UTF-8 bytes: this runs for every decision an import writes.
+            var copy = text
+            guard let parsed = copy.withUTF8({ Self.parse($0) }) else { return nil }
+            self = parsed
+        }
+
+        private init(correlation: String?, cause: String, rulesVersion: String) {
+            self.correlation = correlation
             self.cause = cause
-            self.rulesVersion = version
-            guard self.text == text else { return nil }
+            self.rulesVersion = rulesVersion
+        }
+
+        private static let prefixBytes = Array(prefix.utf8)
+        private static let causeKey = Array(#"","causationId":""#.utf8)
+        private static let rulesKey = Array(#"","rulesVersion":""#.utf8)
+
+        /// The exact form `text(correlation:cause:rulesVersion:)` writes, or nil: each value
+        /// plain (printable ASCII, no quote or backslash, not empty), the version 16 bytes.
+        private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> DecisionMetadata? {
+            var at = 0
+            func expect(_ literal: [UInt8]) -> Bool {
+                guard bytes.count - at >= literal.count else { return false }
+                for (offset, byte) in literal.enumerated() where bytes[at + offset] != byte { return false }
+                at += literal.count
+                return true
+            }
+            func plainValue() -> Range<Int>? {
+                let start = at
+                while at < bytes.count {
+                    let byte = bytes[at]
+                    if byte == UInt8(ascii: "\"") { break }
+                    guard byte > 0x20, byte < 0x7F, byte != UInt8(ascii: "\\") else { return nil }
+                    at += 1
+                }
+                return at > start ? start..<at : nil
+            }
+            func string(_ range: Range<Int>) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+            }
+            guard expect(prefixBytes), let correlation = plainValue(), expect(causeKey), let cause = plainValue(),
+                expect(rulesKey), let version = plainValue(), version.count == 16, expect([UInt8(ascii: "\""), UInt8(ascii: "}")]),
+                at == bytes.count
+            else { return nil }
+            let causeText = string(cause)
+            let correlationText = string(correlation)
+            return DecisionMetadata(
+                correlation: correlationText == causeText ? nil : correlationText, cause: causeText, rulesVersion: string(version))
         }
 
         var text: String { Self.text(correlation: correlation, cause: cause, rulesVersion: rulesVersion) }

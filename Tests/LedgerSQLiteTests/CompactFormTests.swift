@@ -143,3 +143,38 @@ struct CompactFormTests {
         }
     }
 }
+
+@Suite("Decision metadata: only the exact derived form is compacted")
+struct DecisionMetadataTests {
+    typealias Metadata = CompactForm.DecisionMetadata
+    static let version = "0123456789abcdef"
+
+    @Test("the derived form parses, and writes back byte for byte")
+    func roundTrip() throws {
+        let cause = "5b0f3a52-6c1e-4a8b-9d4f-0a1b2c3d4e5f"
+        for correlation in [cause, "corr-42"] {
+            let text = Metadata.text(correlation: correlation, cause: cause, rulesVersion: Self.version)
+            let parsed = try #require(Metadata(text))
+            #expect(parsed.cause == cause)
+            #expect(parsed.correlation == (correlation == cause ? nil : correlation))
+            #expect(parsed.rulesVersion == Self.version)
+            #expect(parsed.text == text)
+        }
+    }
+
+    @Test("anything else is kept as text", arguments: [
+        #"{"actor":"clientledger","correlationId":"a","causationId":"b","rulesVersion":"0123456789abcdef","x":1}"#,
+        #"{"actor":"clientledger","correlationId":"a","causationId":"b","rulesVersion":"0123456789abcde"}"#,
+        #"{"actor":"clientledger","correlationId":"","causationId":"b","rulesVersion":"0123456789abcdef"}"#,
+        #"{"actor":"clientledger","correlationId":"a","causationId":"","rulesVersion":"0123456789abcdef"}"#,
+        #"{"actor":"clientledger","correlationId":"a\"b","causationId":"b","rulesVersion":"0123456789abcdef"}"#,
+        #"{"actor":"clientledger","correlationId":"a b","causationId":"b","rulesVersion":"0123456789abcdef"}"#,
+        #"{"actor":"clientledger","correlationId":"a","causationId":"b","rulesVersion":"0123456789abcdef"} "#,
+        #"{"actor":"operator","correlationId":"a","causationId":"b","rulesVersion":"0123456789abcdef"}"#,
+        #"{"actor":"clientledger","correlationId":"a","rulesVersion":"0123456789abcdef"}"#,
+        "",
+    ])
+    func otherFormsAreNotCompacted(_ text: String) {
+        #expect(Metadata(text) == nil)
+    }
+}
