@@ -333,4 +333,21 @@ struct CampaignLedgerTests {
             #expect(report.uplift.activitiesPerClient == 0)
         }
     }
+
+    @Test("a late fact recorded after a launch keeps the campaign award: it is not taken for the fact's own award")
+    func lateFactAfterLaunch() throws {
+        try withTemporaryLedger(clock: clock) { ledger in
+            try register(ledger, count: 1)
+            _ = try ledger.defineCampaign(fileText: fixedCampaignJSON(fixed: 500, cap: 500, budget: 500))
+            _ = try ledger.launchCampaign("FIX")
+            // A trade dated before the launch is late (the enrolment and award are later).
+            try later(ledger).importLines([line("TradeExecuted", "C1", "2026-04-01T10:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":5000}"#)])
+            let events = try ledger.storedEvents(of: "C1")
+            #expect(!events.contains { $0.type == "PointsCorrected" }, "\(events.map(\.type))")
+            let state = try ledger.streams.fold("C1")
+            // 10 (deposit) + 500 (campaign) + 50 (trade).
+            #expect(state.lifetimePoints == 560)
+            #expect(state.campaigns["FIX"] == CampaignMembership(group: .treatment, points: 500))
+        }
+    }
 }
