@@ -139,3 +139,55 @@ struct CampaignCommandTests {
         }
     }
 }
+
+/// `clientledger report --html FILE`, rendered in headless Chromium.
+@Suite("marketing report (HTML)")
+struct MarketingReportTests {
+    static func chromium() -> String? {
+        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        where FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        return nil
+    }
+
+    @Test("report --html writes one self-contained page that renders in headless Chromium without a script error")
+    func htmlReport() throws {
+        try withWorkspace { (workspace) throws in
+            try InsightCommandTests.builtLedger(workspace)
+            let file = try workspace.write("welcome.yaml", CampaignCommandTests.campaignYAML)
+            #expect(runCLI(["campaign", "define", file, "--db", workspace.db]).status == 0)
+            #expect(runCLI(["campaign", "launch", "WELCOME-1", "--db", workspace.db]).status == 0)
+            let page = workspace.path("report.html")
+            let written = runCLI(["report", "--html", page, "--as-of", "2025-09-01", "--db", workspace.db])
+            #expect(written.status == 0, "\(written.stderr)")
+            #expect(try permissions(page) == 0o600)
+            let html = try String(contentsOfFile: page, encoding: .utf8)
+            for section in ["id=\"tier-mix\"", "id=\"cohort-heatmap\"", "id=\"lifecycle-stages\"", "id=\"campaign-cost\"", "id=\"churn-risk\"",
+                            "Service quality by channel", "WELCOME-1"] {
+                #expect(html.contains(section), "the page lacks \(section)")
+            }
+            // Self-contained: nothing is fetched.
+            for reference in ["src=", "href=", "<link", "@import", "url("] {
+                #expect(!html.contains(reference), "the page refers to something outside it: \(reference)")
+            }
+            #expect(!html.contains(#"<p id="report-ready""#), "the marker must come from the script, not from the page as written")
+
+            guard let browser = Self.chromium() else {
+                print("note: chromium is not installed (.ci/run installs it); the page was not rendered")
+                return
+            }
+            let profile = workspace.path("chromium-profile")
+            let result = try runTool("/usr/bin/timeout", [
+                "90", browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
+                "--dump-dom", URL(fileURLWithPath: page).absoluteString,
+            ])
+            #expect(result.status == 0, "chromium: \(result.stderr.suffix(500))")
+            let dom = result.stdout
+            // The script ran to its end: it adds the marker last, after labelling every mark.
+            #expect(dom.contains(#"<p id="report-ready" data-charts="5""#), "no marker in the rendered page: \(dom.suffix(400))")
+            #expect(dom.contains("<title>cohort "), "hover labels were not added")
+            #expect(dom.contains("Marketing report as of 2025-09-01"))
+        }
+    }
+}

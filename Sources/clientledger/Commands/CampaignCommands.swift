@@ -334,3 +334,32 @@ struct EncodedJSON: Encodable, Sendable {
         }
     }
 }
+
+extension ClientLedger {
+    struct MarketingReport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report",
+            abstract: "Marketing: one self-contained HTML page with the tier mix over time, cohort retention, lifecycle stages, campaign cost and uplift, churn risk and service quality.",
+            discussion: "The page needs no network: inline CSS and SVG, and a small inline script. The projections are caught up first, as for every reading command.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var rulesOptions: RulesOptions
+        @Option(help: "The HTML file to write (created with mode 0600, written whole or not at all).") var html: String
+        @Option(help: "The day (default: today, UTC; a date means the end of that day).") var asOf: String?
+        @Flag(help: "Do not catch the projections up first.") var noCatchUp = false
+
+        func run() throws {
+            try runMapped {
+                let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
+                let rules = try rulesOptions.load()
+                let engine = try openProjections(global, rules: rules, catchUp: !noCatchUp)
+                let data = try MarketingReportData.gather(log: engine.log, engine: engine, rules: rules, asOf: moment)
+                let page = HTMLReport.render(data)
+                let file = try OutputFile(path: html)
+                try file.write(page)
+                try file.commit()
+                print("wrote \(html): \(data.tierMix.count) months of tiers, \(data.cohorts.count) cohorts, \(plural(data.campaigns.count, "campaign")), \(data.service.rows.count) channels")
+            }
+        }
+    }
+}
