@@ -207,6 +207,10 @@ public final class Ledger {
             do {
                 try Self.checkCampaignFact(event.payload, campaignId: campaignId, rules: rules)
                 try campaign.apply(event.payload, at: event.occurredAt)
+                if case .campaignClosed = event.payload {
+                    // Closed in this transaction: no award for the facts after it.
+                    states.book.entries.removeAll { $0.definition.id == campaignId }
+                }
             } catch {
                 throw InputError(line: event.line, field: error.field, problem: error.problem)
             }

@@ -191,3 +191,30 @@ struct MarketingReportTests {
         }
     }
 }
+
+@Suite("rules simulate")
+struct RulesSimulateCommandTests {
+    @Test("rules simulate with the shipped rules reproduces the recorded awards, writes nothing; another file shows the difference")
+    func backtest() throws {
+        try withWorkspace { (workspace) throws in
+            try EndToEndTests.ledgerWithBase(workspace)
+            let shown = runCLI(["rules", "show"])
+            let yaml = shown.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+            let same = try workspace.write("same.yaml", yaml)
+            let before = try snapshot(workspace.db)
+            let result = runCLI(["rules", "simulate", same, "--format", "json", "--db", workspace.db])
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try EndToEndTests.jsonObject(result.stdout)
+            #expect(json["reproducesRecord"] as? Bool == true, "\(json["firstDifference"] ?? "")")
+            #expect(json["pointsDifference"] as? Int == 0)
+            #expect((json["recordedPoints"] as? Int ?? 0) > 0)
+            #expect(try snapshot(workspace.db) == before)
+            let richer = try workspace.write("richer.yaml", yaml.replacingOccurrences(of: "    points: 1            #", with: "    points: 2            #"))
+            let other = runCLI(["rules", "simulate", richer, "--from", "2025-01-01", "--to", "2025-12-31", "--db", workspace.db])
+            #expect(other.status == 0, "\(other.stderr)")
+            #expect(other.stdout.contains("difference") && !other.stdout.contains("difference 0\n"), "\(other.stdout)")
+            let bad = runCLI(["rules", "simulate", same, "--from", "2025-12-31", "--to", "2025-01-01", "--db", workspace.db])
+            #expect(bad.status == 64)
+        }
+    }
+}

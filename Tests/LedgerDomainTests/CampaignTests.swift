@@ -351,3 +351,65 @@ struct CampaignLedgerTests {
         }
     }
 }
+
+@Suite("Rules backtest (rules simulate)")
+struct RulesSimulationTests {
+    let clock = FixedClock(at("2026-05-01T00:00:00Z"))
+    let afterLaunch = FixedClock(at("2026-06-01T12:00:00Z"))
+
+    /// A log with awards of every kind: trades, purchases, deposits, surveys, a redemption, a
+    /// late fact with its corrections, an upgrade, a fixed campaign and a multiplier campaign.
+    func history(_ ledger: Ledger) throws {
+        try CampaignLedgerTests().register(ledger, count: 6)
+        var lines: [String] = []
+        for index in 1...6 {
+            let id = "C\(index)"
+            lines.append(line("TradeExecuted", id, "2026-03-0\(index)T10:00:00Z", #"{"orderId":"T-\#(index)","productId":"EQ-1","notional":\#(index * 40000)}"#))
+            lines.append(line("SurveyAnswered", id, "2026-03-10T10:00:00Z", #"{"nps":9}"#))
+            lines.append(line("ProductPurchased", id, "2026-03-12T10:00:00Z", #"{"productId":"FUND-03","amount":\#(index * 30000)}"#))
+        }
+        lines.append(line("PointsRedeemed", "C6", "2026-03-20T10:00:00Z", #"{"points":100,"reward":"Voucher"}"#))
+        // Late: dated before C1's trade.
+        lines.append(line("FundsDeposited", "C1", "2026-02-20T10:00:00Z", #"{"amount":200000}"#))
+        try ledger.importLines(lines)
+        _ = try ledger.defineCampaign(fileText: fixedCampaignJSON(fixed: 800, cap: 800, budget: 3000))
+        _ = try ledger.launchCampaign("FIX")
+        _ = try ledger.defineCampaign(fileText: eventCampaignJSON(id: "MU", award: "\"multiplier\":1.5", on: "[\"TradeExecuted\"]", cap: 500, budget: 900))
+        _ = try ledger.launchCampaign("MU")
+        let later = Ledger(store: ledger.store, rules: defaultRules, clock: afterLaunch)
+        try later.importLines((1...6).map {
+            line("TradeExecuted", "C\($0)", "2026-05-10T10:00:00Z", #"{"orderId":"U-\#($0)","productId":"EQ-1","notional":50000}"#)
+        })
+    }
+
+    @Test("with the rules in force the backtest reproduces exactly the awards recorded, and writes nothing")
+    func reproduces() throws {
+        try withTemporaryLedger(clock: clock) { ledger in
+            try history(ledger)
+            let before = try ledger.fingerprint()
+            let result = try Ledger.simulateRules(defaultRules, current: defaultRules, store: ledger.store)
+            #expect(result.reproducesRecord, "\(result.firstDifference ?? "")")
+            #expect(result.decisionsDiffering == 0)
+            #expect(result.simulatedPoints == result.recordedPoints)
+            #expect(result.simulatedAwards == result.recordedAwards)
+            #expect(result.recordedPoints > 0)
+            #expect(result.tiersBefore == result.tiersAfter)
+            #expect(try ledger.fingerprint() == before)
+        }
+    }
+
+    @Test("richer earning rules give more points, the difference, and the tier distribution after")
+    func otherRules() throws {
+        try withTemporaryLedger(clock: clock) { ledger in
+            try history(ledger)
+            let yaml = Rules.defaultYAML.replacingOccurrences(of: "{ name: Silver,   points: 2000,", with: "{ name: Silver,   points: 500,  ")
+            let cheaper = try Rules(yaml: yaml)
+            #expect(cheaper != defaultRules)
+            let result = try Ledger.simulateRules(cheaper, current: defaultRules, store: ledger.store, from: at("2026-01-01T00:00:00Z"), to: at("2026-12-31T00:00:00Z"))
+            #expect(!result.reproducesRecord)
+            #expect(result.pointsDifference == result.simulatedPoints - result.recordedPoints)
+            #expect(result.pointsDifference > 0, "a lower Silver threshold upgrades earlier, and Silver earns 1.2×")
+            #expect((result.tiersAfter["Silver"] ?? 0) + (result.tiersAfter["Gold"] ?? 0) >= (result.tiersBefore["Silver"] ?? 0) + (result.tiersBefore["Gold"] ?? 0))
+        }
+    }
+}
