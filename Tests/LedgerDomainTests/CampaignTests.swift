@@ -296,6 +296,21 @@ struct CampaignLedgerTests {
         }
     }
 
+    @Test("a campaign closed in an import awards nothing for the facts after the close in the same import")
+    func closedInSameImport() throws {
+        try withTemporaryLedger(clock: clock) { ledger in
+            try register(ledger, count: 1)
+            _ = try ledger.defineCampaign(fileText: eventCampaignJSON(id: "PE"))
+            _ = try ledger.launchCampaign("PE")
+            try later(ledger).importLines([
+                line("TradeExecuted", "C1", "2026-05-10T10:00:00Z", #"{"orderId":"O-1","productId":"EQ-1","notional":1000}"#),
+                #"{"type":"CampaignClosed","campaignId":"PE","occurredAt":"2026-05-11T00:00:00Z","data":{"reason":"stop"}}"#,
+                line("TradeExecuted", "C1", "2026-05-12T10:00:00Z", #"{"orderId":"O-2","productId":"EQ-1","notional":1000}"#),
+            ])
+            #expect(try campaignAwards(ledger, "PE").count == 1)
+        }
+    }
+
     @Test("events outside the window earn no campaign award")
     func outsideWindow() throws {
         try withTemporaryLedger(clock: clock) { ledger in
