@@ -23,6 +23,8 @@ import LedgerStorage
 //                                         taken from the log, enrolments and awards in one transaction)
 //   ledger-bench campaignimport CLIENTS FACTS  one-transaction import without campaigns, then with three open
 //                                         multiplier campaigns enrolling every client
+//   ledger-bench simulate DB              `campaign simulate` of a multiplier campaign (every client, trades) whose
+//                                         window is the whole log, against a full rebuild of the projections
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -43,7 +45,7 @@ func remove(_ log: SQLiteEventStore) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] [DAY] | history DB CLIENT [N] | insight DB [DAY] | late [N] | lateimport CLIENTS FACTS [PERCENT] | launch CLIENTS | campaignimport CLIENTS FACTS\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] [DAY] | history DB CLIENT [N] | insight DB [DAY] | late [N] | lateimport CLIENTS FACTS [PERCENT] | launch CLIENTS | campaignimport CLIENTS FACTS | simulate DB\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -128,6 +130,27 @@ case "insight":
     print("insight_s \(String(format: "%.3f", end - start))")
     print("insight_rebuild_s \(String(format: "%.3f", rebuildEnd - rebuildStart))")
     print("insight_of_rebuild \(String(format: "%.3f", (end - start) / (rebuildEnd - rebuildStart)))")
+
+case "simulate":
+    let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
+    var first: Timestamp?
+    try log.scan(EventQuery(limit: 1)) { first = $0.occurredMoment; return false }
+    let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
+    let rebuildStart = now()
+    let run = try engine.rebuild()
+    let rebuildSeconds = now() - rebuildStart
+    let lastDay = try engine.store.read { try engine.store.retentionClients() }.compactMap(\.lastActivityDay).max() ?? 0
+    let fromDay = (first ?? Timestamp(dayNumber: lastDay)).isoDate
+    let text = #"{"id":"SIM","name":"Bench","window":{"from":"\#(fromDay)","to":"\#(Timestamp(dayNumber: lastDay).isoDate)"},"award":{"multiplier":2.0,"on":["TradeExecuted"]},"perClientCap":1000000000,"budget":1000000000000}"#
+    let definition = try CampaignDefinition.parseFile(text, rules: rules)
+    let start = now()
+    let simulation = try CampaignAnalysis.simulate(definition, store: log, rules: rules, asOf: Timestamp(dayNumber: lastDay + 1))
+    let seconds = now() - start
+    print("simulate_events \(run.eventsApplied)")
+    print("simulate_triggering \(simulation.triggeringEvents ?? 0)")
+    print("simulate_s \(String(format: "%.3f", seconds))")
+    print("simulate_rebuild_s \(String(format: "%.3f", rebuildSeconds))")
+    print("simulate_of_rebuild \(String(format: "%.3f", seconds / rebuildSeconds))")
 
 case "catchup":
     // 1,000 deposits spread over the ledger's existing, active clients (dated after the
