@@ -11,7 +11,9 @@
 #   BATCH (100000) --batch-size of the batched import
 #   SCRATCH (.build)  the build folder of the release build (another one lets a benchmark build
 #       while tests run from .build)
-#   LATE_CLIENTS / LATE_FACTS (1000 / 200000)  the late-fact import (5% late within 30 days)
+#   LATE_CLIENTS / LATE_FACTS (1000 / 200000)  the late-fact import (5% late within 30 days), and the
+#       import with three open multiplier campaigns
+#   LAUNCH_CLIENTS (100000)  clients of the fixed-award campaign launch
 #   SCALE_EVENTS / SCALE_CLIENTS (unset)  also the shape at scale: a seeded ledger of that many
 #       facts and clients (10000000 / 1000000 for the product's target; about 30 minutes),
 #       imported in batches of 500000: import rate, peak memory, rebuild, verify, stored size
@@ -100,6 +102,9 @@ catchup_day=$(python3 -c 'import datetime,sys; print((datetime.date(2024, 1, 2) 
 echo "== late facts: one for a client of 1,000 events; an import with 5% of the facts late (30-day window)" >&2
 "$BENCH" late 1000 > "$work/late.txt"
 "$BENCH" lateimport "${LATE_CLIENTS:-1000}" "${LATE_FACTS:-200000}" 5 > "$work/lateimport.txt"
+"$BENCH" launch "${LAUNCH_CLIENTS:-100000}" > "$work/launch.txt"
+"$BENCH" simulate "$work/ledger.db" > "$work/simulate.txt"
+"$BENCH" campaignimport "${LATE_CLIENTS:-1000}" "${LATE_FACTS:-200000}" > "$work/campaignimport.txt"
 
 if [ -n "${SCALE_EVENTS:-}" ]; then
     echo "== at scale: $SCALE_EVENTS facts of ${SCALE_CLIENTS:-1000000} clients" >&2
@@ -141,6 +146,9 @@ echo "churn scores of $(value insight_scored "$work/insight.txt") clients: $(val
 echo "one client's history, $(value history_events "$work/history.txt") events in a $(value log_events "$work/history.txt")-event log: $(value history_ms "$work/history.txt") ms"
 echo "a late fact for a client of $(value late_fact_client_events "$work/late.txt") events, with its corrections: $(value late_fact_ms "$work/late.txt") ms (target < 5)"
 echo "import with 5% late facts: $(value import_late_eps "$work/lateimport.txt") facts/s vs $(value import_in_order_eps "$work/lateimport.txt") in time order: ratio $(value import_late_ratio "$work/lateimport.txt") (target >= 0.70)"
+echo "campaign launch to $(value launch_enrolled "$work/launch.txt") clients: $(value launch_awards_per_s "$work/launch.txt") awards/s ($(value launch_s "$work/launch.txt") s; target >= 50000)"
+echo "campaign simulate of a multiplier campaign over $(value simulate_events "$work/simulate.txt") events: $(value simulate_s "$work/simulate.txt") s, against a full rebuild $(value simulate_rebuild_s "$work/simulate.txt") s (ratio $(value simulate_of_rebuild "$work/simulate.txt"); target: at most 1)"
+echo "import with three open multiplier campaigns: $(value import_three_campaigns_eps "$work/campaignimport.txt") facts/s vs $(value import_no_campaign_eps "$work/campaignimport.txt") without: ratio $(value import_campaign_ratio "$work/campaignimport.txt")"
 if [ -n "${SCALE_EVENTS:-}" ]; then
     echo "at scale ($SCALE_EVENTS facts, ${SCALE_CLIENTS:-1000000} clients, $scale_events stored events):"
     echo "  batched import $(awk -v n="$scale_events" -v s="$scale_s" 'BEGIN { printf "%.0f", n / s }') events/s, peak $((scale_kib / 1024)) MiB"

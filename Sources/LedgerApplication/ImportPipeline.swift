@@ -52,13 +52,15 @@ extension Ledger {
                 // followed at once by the next transaction, and a writer that got in between
                 // is a conflict), so the planner's reads agree with what this thread writes.
                 let queue = PlannedChunks(capacity: 32)
-                let context = UncheckedLedger(ledger: self, logWasEmpty: session.lastPosition == 0, warm: warm)
+                let book = try campaignBook(reader: store)
+                let context = UncheckedLedger(ledger: self, logWasEmpty: session.lastPosition == 0, warm: warm, book: book)
                 let planner = Thread {
                     let ledger = context.ledger
                     var report = ImportReport()
                     do {
                         var states = StateCache(
                             ledger: ledger, reader: reader.store, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm)
+                        states.book = context.book
                         var lines = ImportLineParser.LineReader(source.buffer)
                         var rows: [PlannedRow] = []
                         var inBatch = 0
@@ -120,6 +122,7 @@ extension Ledger {
         try store.read {
             var report = ImportReport()
             var states = StateCache(ledger: self, reader: store, session: nil)
+            states.book = try campaignBook(reader: store)
             var lines = ImportLineParser.LineReader(input)
             var rows: [PlannedRow] = []
             while let chunk = try lines.next(upTo: 1_024) {
@@ -152,6 +155,7 @@ private struct UncheckedLedger: @unchecked Sendable {
     let ledger: Ledger
     let logWasEmpty: Bool
     let warm: [String: ClientState]
+    let book: CampaignBook
 }
 
 /// The planner's own read handle: this thread opens it and never touches it again.

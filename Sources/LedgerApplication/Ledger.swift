@@ -18,6 +18,8 @@ public final class Ledger {
     /// stream has not moved since (checked against the log), so that a stream of single
     /// appends never re-reads a client's history. Bounded: the oldest are dropped first.
     var warmClients = WarmClients(capacity: 50_000)
+    /// Campaign points per campaign summed from the log so far (see `campaignBook`).
+    var campaignUsage = CampaignUsage()
 
     public init(store: any EventStore, rules: Rules, clock: any LedgerClock = SystemClock()) {
         self.store = store
@@ -39,6 +41,7 @@ public final class Ledger {
         var kept: [String: ClientState] = [:]
         let result = try store.write { session in
             var states = StateCache(ledger: self, reader: store, session: session)
+            states.book = try campaignBook(reader: store)
             let result = try body(session, &states)
             kept = states.takeClients()
             return result
@@ -100,6 +103,7 @@ public final class Ledger {
             try store.read {
                 var report = ImportReport()
                 var states = StateCache(ledger: self, reader: store, session: nil)
+                states.book = try campaignBook(reader: store)
                 try apply(events[...], now: now, session: nil, states: &states, report: &report, write: false, progress: nil)
             }
         }
@@ -175,7 +179,7 @@ public final class Ledger {
             report.alreadyStored += 1
             return
         }
-        let planned: [PlannedEvent]
+        var planned: [PlannedEvent]
         let versionBefore: Int64
         switch event.subject {
         case .client(let clientId):
@@ -196,13 +200,21 @@ public final class Ledger {
                 states.store(state)
                 throw InputError(line: event.line, field: error.field, problem: error.problem)
             }
+            // Campaign awards the fact triggers, in the same transaction (SPEC §3).
+            planned += CampaignPolicy.triggered(
+                by: event.payload, at: event.occurredAt, planned: planned, state: &state, book: &states.book, rules: rules)
             states.store(state)
         case .campaign(let campaignId):
             var campaign = try states.campaign(campaignId)
             versionBefore = campaign.version
             try checkExpected(event, current: versionBefore)
             do {
+                try Self.checkCampaignFact(event.payload, campaignId: campaignId, rules: rules)
                 try campaign.apply(event.payload, at: event.occurredAt)
+                if case .campaignClosed = event.payload {
+                    // Closed in this transaction: no award for the facts after it.
+                    states.book.entries.removeAll { $0.definition.id == campaignId }
+                }
             } catch {
                 throw InputError(line: event.line, field: error.field, problem: error.problem)
             }
@@ -266,6 +278,33 @@ public final class Ledger {
             if report.firstPosition == nil { report.firstPosition = outcome.position }
             report.lastPosition = outcome.position
             if row.isDecision { report.decisionsWritten += 1 } else { report.factsWritten += 1 }
+        }
+    }
+
+    /// A campaign fact from outside: a definition must pass every check of the campaign file
+    /// (named `data.definition.<field>`) and name its own stream; a launch only comes from
+    /// `campaign launch`, which freezes the audience in the same transaction.
+    static func checkCampaignFact(_ payload: EventPayload, campaignId: String, rules: Rules) throws(FieldError) {
+        switch payload {
+        case .campaignDefined(let name, let object):
+            let definition: CampaignDefinition
+            do {
+                definition = try CampaignDefinition.parse(object, rules: rules)
+            } catch {
+                throw FieldError(field: "data.definition.\(error.field)", problem: error.problem)
+            }
+            guard definition.id == campaignId else {
+                throw FieldError(field: "data.definition.id", problem: "is \(definition.id), but the event is for campaign \(campaignId)")
+            }
+            guard definition.name == name else {
+                throw FieldError(field: "data.name", problem: "must be the definition's name, \(definition.name)")
+            }
+        case .campaignLaunched:
+            throw FieldError(
+                field: "type",
+                problem: "a campaign is launched with `clientledger campaign launch \(campaignId)`, which enrols its audience and makes its awards in the same transaction")
+        default:
+            break
         }
     }
 

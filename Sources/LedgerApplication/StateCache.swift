@@ -16,6 +16,8 @@ struct StateCache {
     let logWasEmpty: Bool
     private var clients: [String: ClientState] = [:]
     private var campaigns: [String: CampaignState] = [:]
+    /// The open event-triggered campaigns and their budgets, read when the transaction began.
+    var book = CampaignBook.empty
     /// Warm states handed over by the ledger (the planner thread must not touch the ledger's).
     private var warm: [String: ClientState]
     /// The events planned in this transaction, per client, for the late-fact policy (the

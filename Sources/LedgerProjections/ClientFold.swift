@@ -153,10 +153,11 @@ public struct SurveyEntry: Sendable, Equatable {
 // MARK: - Snapshots
 
 extension ClientFold {
-    /// The snapshot format written today. Format 5 added interactions and survey answers;
+    /// The snapshot format written today. Format 5 added interactions and survey answers,
+    /// format 6 the client's campaign enrolments and campaign points;
     /// a snapshot of another format is refused with `UnknownSnapshotFormat`, and the engine
     /// asks for a rebuild rather than catch up from it.
-    public static let snapshotFormat: Int64 = 5
+    public static let snapshotFormat: Int64 = 6
 
     /// A stored snapshot written by another version of the program.
     public struct UnknownSnapshotFormat: Error, Sendable {

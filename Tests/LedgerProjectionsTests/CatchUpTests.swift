@@ -257,7 +257,7 @@ struct CatchUpTests {
             #expect(idle.eventsApplied == 0)
             #expect(idle.fromPosition == idle.toPosition)
 
-            let campaign = #"{"type":"CampaignDefined","campaignId":"SPRING","occurredAt":"2025-03-01T00:00:00Z","data":{"name":"Spring","definition":{"id":"SPRING"}}}"#
+            let campaign = #"{"type":"CampaignDefined","campaignId":"SPRING","occurredAt":"2025-03-01T00:00:00Z","data":{"name":"Spring","definition":{"id":"SPRING","name":"Spring","window":{"from":"2025-03-01","to":"2025-03-31"},"award":{"fixed":100},"perClientCap":100,"budget":1000}}}"#
             try ledger.importLines([campaign])
             let head = try store.log.head().position
             let run = try engine.catchUp()

@@ -201,15 +201,18 @@ struct HostileInputTests {
         let name = "Spring'); DROP TABLE events;-- <b>😀</b> ‮"
         let note = "${jndi:ldap://x/a} %n %s"
         let reason = "../../etc/passwd 张伟"
-        let lines = [
-            #"{"eventId":"6e0b1c9a-7d2f-4e8a-9b3c-1d2e3f4a5b01","type":"CampaignDefined","campaignId":"SPRING-1","occurredAt":"2026-03-01T00:00:00Z","data":{"name":"\#(name)","definition":{"note":"\#(name)"}}}"#,
-            #"{"eventId":"6e0b1c9a-7d2f-4e8a-9b3c-1d2e3f4a5b02","type":"CampaignLaunched","campaignId":"SPRING-1","occurredAt":"2026-03-02T00:00:00Z","data":{"note":"\#(note)"}}"#,
-            #"{"eventId":"6e0b1c9a-7d2f-4e8a-9b3c-1d2e3f4a5b03","type":"CampaignClosed","campaignId":"SPRING-1","occurredAt":"2026-03-03T00:00:00Z","data":{"reason":"\#(reason)"}}"#,
-        ]
+        // The definition is checked (its name must be the event's); the launch and the close
+        // come from the campaign commands, with the hostile texts as their note and reason.
+        let definition = #"{"id":"SPRING-1","name":"\#(name)","window":{"from":"2026-03-01","to":"2026-03-31"},"award":{"fixed":10},"perClientCap":10,"budget":100}"#
+        let line = #"{"eventId":"6e0b1c9a-7d2f-4e8a-9b3c-1d2e3f4a5b01","type":"CampaignDefined","campaignId":"SPRING-1","occurredAt":"2026-03-01T00:00:00Z","data":{"name":"\#(name)","definition":\#(definition)}}"#
         let file = scratch.path("campaign.jsonl")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try (line + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let result = runLedger(["import", file, "--db", db], in: scratch.directory)
         try #require(result.exited(0), "\(result)")
+        let launch = runLedger(["campaign", "launch", "SPRING-1", "--note", note, "--db", db], in: scratch.directory)
+        try #require(launch.exited(0), "\(launch)")
+        let close = runLedger(["campaign", "close", "SPRING-1", "--reason", reason, "--db", db], in: scratch.directory)
+        try #require(close.exited(0), "\(close)")
         let data = try readLogRows(db).map(\.data)
         #expect(data.count == 3)
         #expect(data.first?.contains(name) == true, "\(data)")

@@ -19,6 +19,12 @@ import LedgerStorage
 //   ledger-bench late [N]                 one late fact (with its corrections) for a client of N (1,000) events, best of 5
 //   ledger-bench lateimport CLIENTS FACTS [PERCENT]  one-transaction import in time order, then with PERCENT (5) of
 //                                         the facts late (each recorded up to 30 days after it occurred)
+//   ledger-bench launch CLIENTS           `campaign launch` of a fixed-award campaign to CLIENTS clients (audience
+//                                         taken from the log, enrolments and awards in one transaction)
+//   ledger-bench campaignimport CLIENTS FACTS  one-transaction import without campaigns, then with three open
+//                                         multiplier campaigns enrolling every client
+//   ledger-bench simulate DB              `campaign simulate` of a multiplier campaign (every client, trades) whose
+//                                         window is the whole log, against a full rebuild of the projections
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -39,7 +45,7 @@ func remove(_ log: SQLiteEventStore) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] [DAY] | history DB CLIENT [N] | insight DB [DAY] | late [N] | lateimport CLIENTS FACTS [PERCENT]\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] [DAY] | history DB CLIENT [N] | insight DB [DAY] | late [N] | lateimport CLIENTS FACTS [PERCENT] | launch CLIENTS | campaignimport CLIENTS FACTS | simulate DB\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -124,6 +130,27 @@ case "insight":
     print("insight_s \(String(format: "%.3f", end - start))")
     print("insight_rebuild_s \(String(format: "%.3f", rebuildEnd - rebuildStart))")
     print("insight_of_rebuild \(String(format: "%.3f", (end - start) / (rebuildEnd - rebuildStart)))")
+
+case "simulate":
+    let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
+    var first: Timestamp?
+    try log.scan(EventQuery(limit: 1)) { first = $0.occurredMoment; return false }
+    let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
+    let rebuildStart = now()
+    let run = try engine.rebuild()
+    let rebuildSeconds = now() - rebuildStart
+    let lastDay = try engine.store.read { try engine.store.retentionClients() }.compactMap(\.lastActivityDay).max() ?? 0
+    let fromDay = (first ?? Timestamp(dayNumber: lastDay)).isoDate
+    let text = #"{"id":"SIM","name":"Bench","window":{"from":"\#(fromDay)","to":"\#(Timestamp(dayNumber: lastDay).isoDate)"},"award":{"multiplier":2.0,"on":["TradeExecuted"]},"perClientCap":1000000000,"budget":1000000000000}"#
+    let definition = try CampaignDefinition.parseFile(text, rules: rules)
+    let start = now()
+    let simulation = try CampaignAnalysis.simulate(definition, store: log, rules: rules, asOf: Timestamp(dayNumber: lastDay + 1))
+    let seconds = now() - start
+    print("simulate_events \(run.eventsApplied)")
+    print("simulate_triggering \(simulation.triggeringEvents ?? 0)")
+    print("simulate_s \(String(format: "%.3f", seconds))")
+    print("simulate_rebuild_s \(String(format: "%.3f", rebuildSeconds))")
+    print("simulate_of_rebuild \(String(format: "%.3f", seconds / rebuildSeconds))")
 
 case "catchup":
     // 1,000 deposits spread over the ledger's existing, active clients (dated after the
@@ -217,6 +244,59 @@ case "late":
     print("late_fact_rows \(written)")
     print("late_fact_client_events \(count)")
 
+case "launch":
+    // Clients registered on 2024-01-01; the campaign is launched at noon that day.
+    let clients = Int(arguments[2]) ?? 100_000
+    let log = try freshDatabase()
+    defer { remove(log) }
+    let ledger = Ledger(store: log, rules: rules, clock: FixedClock(Timestamp(iso8601: "2024-01-01T12:00:00Z") ?? Timestamp.now()))
+    var registrations = ""
+    for client in 0..<clients { registrations += lateBenchRegistration("B\(client)") }
+    let bytes = Array(registrations.utf8)
+    _ = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+    _ = try ledger.defineCampaign(fileText: benchCampaign("FIX", award: #""fixed":100"#))
+    let start = now()
+    let report = try ledger.launchCampaign("FIX")
+    let seconds = now() - start
+    print("launch_awards \(report.awards)")
+    print("launch_enrolled \(report.enrolled)")
+    print("launch_s \(String(format: "%.3f", seconds))")
+    print("launch_awards_per_s \(Int(Double(report.awards) / seconds))")
+
+case "campaignimport":
+    guard arguments.count >= 4 else { exit(64) }
+    let clients = Int(arguments[2]) ?? 1000
+    let facts = Int(arguments[3]) ?? 100_000
+    var registrations = ""
+    for client in 0..<clients { registrations += lateBenchRegistration("B\(client)") }
+    var lines = ""
+    for index in 0..<facts { lines += lateBenchFact("B\(index % clients)", index: index, hours: 0, minutes: Int64(index)) }
+    func run(campaigns: Int) throws -> (Double, Ledger.ImportReport) {
+        let log = try freshDatabase()
+        defer { remove(log) }
+        let ledger = Ledger(store: log, rules: rules, clock: FixedClock(Timestamp(iso8601: "2024-01-01T12:00:00Z") ?? Timestamp.now()))
+        let registered = Array(registrations.utf8)
+        _ = try registered.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+        for index in 0..<campaigns {
+            let id = "MULT-\(index)"
+            _ = try ledger.defineCampaign(fileText: benchCampaign(id, award: #""multiplier":1.5,"on":["TradeExecuted","FundsDeposited"]"#))
+            _ = try ledger.launchCampaign(id)
+        }
+        let later = Ledger(store: log, rules: rules)
+        let bytes = Array(lines.utf8)
+        let start = now()
+        let report = try bytes.withUnsafeBufferPointer { try later.importJSONLines($0) }
+        return (now() - start, report)
+    }
+    let (plainSeconds, plain) = try run(campaigns: 0)
+    let (campaignSeconds, withCampaigns) = try run(campaigns: 3)
+    let plainRate = Double(plain.factsWritten) / plainSeconds
+    let campaignRate = Double(withCampaigns.factsWritten) / campaignSeconds
+    print("import_no_campaign_eps \(Int(plainRate))")
+    print("import_three_campaigns_eps \(Int(campaignRate))")
+    print("import_three_campaigns_decisions \(withCampaigns.decisionsWritten - plain.decisionsWritten)")
+    print("import_campaign_ratio \(String(format: "%.2f", campaignRate / plainRate))")
+
 case "lateimport":
     // The same facts imported in one transaction, first in time order, then with PERCENT of
     // them recorded late: each moved after the facts of up to 30 days after it.
@@ -285,4 +365,9 @@ func lateBenchFact(_ client: String, index: Int, hours: Int64, minutes: Int64 = 
         return #"{"eventId":"\#(id)","type":"FundsDeposited","clientId":"\#(client)","occurredAt":"\#(moment.iso8601)","data":{"amount":\#(10_000 + index % 7 * 1000).00}}"# + "\n"
     }
     return #"{"eventId":"\#(id)","type":"TradeExecuted","clientId":"\#(client)","occurredAt":"\#(moment.iso8601)","data":{"orderId":"O-\#(index)","productId":"EQ-1","notional":\#(5_000 + index % 11 * 1000).00}}"# + "\n"
+}
+
+/// A campaign over 2024 with a cap and a budget that never cut.
+func benchCampaign(_ id: String, award: String) -> String {
+    #"{"id":"\#(id)","name":"Bench \#(id)","window":{"from":"2024-01-01","to":"2024-12-31"},"award":{\#(award)},"perClientCap":1000000000,"budget":1000000000000}"#
 }

@@ -85,7 +85,7 @@ public struct CanonicalPayloadReader {
                 let reason = choice("reason", TierChangeReason.self)
             else { return nil }
             return .tierChanged(from: from, to: to, reason: reason)
-        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected:
+        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected, .campaignEnrolled:
             return nil  // rare: the full parser reads them
         }
     }

@@ -22,11 +22,12 @@ public enum EventType: String, CaseIterable, Sendable {
     case campaignDefined = "CampaignDefined"
     case campaignLaunched = "CampaignLaunched"
     case campaignClosed = "CampaignClosed"
+    case campaignEnrolled = "CampaignEnrolled"
 
     /// Decisions are written only by the ledger's policies; imports and appends refuse them.
     public var isDecision: Bool {
         switch self {
-        case .pointsAwarded, .pointsExpired, .tierChanged, .pointsCorrected: return true
+        case .pointsAwarded, .pointsExpired, .tierChanged, .pointsCorrected, .campaignEnrolled: return true
         default: return false
         }
     }
@@ -79,8 +80,11 @@ public enum EventPayload: Sendable, Equatable {
     /// fact. `lotAwardedAt` names the lot: the award's moment, or the expired lot's.
     case pointsCorrected(points: Int64, corrects: String, decision: CorrectedDecision, lotAwardedAt: Timestamp, reason: CorrectionReason)
     case campaignDefined(name: String, definition: JSONObject)
-    case campaignLaunched(note: String?)
+    /// `excluded`: clients the target matched but suitability left out, per failed check.
+    case campaignLaunched(note: String?, excluded: [EligibilityCheck: Int64])
     case campaignClosed(reason: String?)
+    /// A client of a launched campaign's frozen audience, in its group.
+    case campaignEnrolled(campaignId: String, group: CampaignGroup)
 
     public static let maximumPoints: Int64 = 1_000_000_000_000
 
@@ -106,6 +110,7 @@ public enum EventPayload: Sendable, Equatable {
         case .campaignDefined: return .campaignDefined
         case .campaignLaunched: return .campaignLaunched
         case .campaignClosed: return .campaignClosed
+        case .campaignEnrolled: return .campaignEnrolled
         }
     }
 
@@ -192,7 +197,20 @@ public enum EventPayload: Sendable, Equatable {
         case .campaignDefined:
             payload = .campaignDefined(name: try r.text("name", maxLength: 200), definition: try r.object("definition"))
         case .campaignLaunched:
-            payload = .campaignLaunched(note: try r.optionalText("note", maxLength: 200))
+            let note = try r.optionalText("note", maxLength: 200)
+            var excluded: [EligibilityCheck: Int64] = [:]
+            if let object = try r.optionalObject("excluded") {
+                var counts = FieldReader(object, prefix: "data.excluded")
+                for check in EligibilityCheck.allCases {
+                    if let count = try counts.optionalInteger(check.rawValue, in: 1...Int64(Int32.max)) { excluded[check] = count }
+                }
+                try counts.rejectUnknownFields()
+            }
+            payload = .campaignLaunched(note: note, excluded: excluded)
+        case .campaignEnrolled:
+            let campaignId = try r.text("campaignId", maxLength: 64)
+            guard ImportLineParser.isIdentifier(campaignId) else { throw r.error("campaignId", "must be \(ImportLineParser.idPattern)") }
+            payload = .campaignEnrolled(campaignId: campaignId, group: try r.choice("group", CampaignGroup.self))
         case .campaignClosed:
             payload = .campaignClosed(reason: try r.optionalText("reason", maxLength: 200))
         }
@@ -271,8 +289,19 @@ public enum EventPayload: Sendable, Equatable {
         case .campaignDefined(let name, let definition):
             w.key("name"); w.string(name)
             w.key("definition"); w.value(.object(definition))
-        case .campaignLaunched(let note):
+        case .campaignLaunched(let note, let excluded):
             if let note { w.key("note"); w.string(note) }
+            if !excluded.isEmpty {
+                w.key("excluded")
+                w.beginObject()
+                for check in EligibilityCheck.allCases {
+                    if let count = excluded[check] { w.key(check.rawValue); w.int(count) }
+                }
+                w.endObject()
+            }
+        case .campaignEnrolled(let campaignId, let group):
+            w.key("campaignId"); w.string(campaignId)
+            w.key("group"); w.string(group.rawValue)
         case .campaignClosed(let reason):
             if let reason { w.key("reason"); w.string(reason) }
         }

@@ -10,6 +10,18 @@ public struct PointsLot: Sendable, Equatable {
     public var fromAward: Bool
 }
 
+/// A client's part in one campaign: its group once enrolled, and the campaign's points it
+/// was awarded (what its per-client cap is measured against).
+public struct CampaignMembership: Sendable, Equatable {
+    public var group: CampaignGroup?
+    public var points: Int64 = 0
+
+    public init(group: CampaignGroup? = nil, points: Int64 = 0) {
+        self.group = group
+        self.points = points
+    }
+}
+
 /// The latest suitability assessment.
 public struct RiskAssessment: Sendable, Equatable {
     public var level: RiskLevel
@@ -69,6 +81,8 @@ public struct ClientState: Sendable {
     public var lastActivityAt: Timestamp?
     /// Survey awards per calendar quarter (key: year × 4 + quarter index).
     public var surveyAwardsByQuarter: [Int64: Int64] = [:]
+    /// Campaigns the client was enrolled in or awarded by, by campaign id.
+    public var campaigns: [String: CampaignMembership] = [:]
     /// How long a lot from a positive adjustment lives (awards carry their own `expiresAt`).
     public let adjustmentLotLifetimeDays: Int64
 
@@ -152,8 +166,9 @@ public struct ClientState: Sendable {
             }
         case .clientOffboarded:
             offboardedAt = moment
-        case .pointsAwarded(let points, let reason, _, let expiresAt):
+        case .pointsAwarded(let points, let reason, let campaignId, let expiresAt):
             lifetimePoints += points
+            if let campaignId { campaigns[campaignId, default: CampaignMembership()].points += points }
             addLot(PointsLot(awardedAt: moment, expiresAt: expiresAt, points: points, remaining: points, fromAward: true))
             if reason == .survey { surveyAwardsByQuarter[Self.quarter(of: moment), default: 0] += 1 }
         case .pointsExpired(let points, let lotAwardedAt):
@@ -179,6 +194,8 @@ public struct ClientState: Sendable {
             case .pointsAwarded: correctAward(by: points, awardedAt: lotAwardedAt)
             case .pointsExpired: correctExpiry(by: points, awardedAt: lotAwardedAt)
             }
+        case .campaignEnrolled(let campaignId, let group):
+            campaigns[campaignId, default: CampaignMembership()].group = group
         case .campaignDefined, .campaignLaunched, .campaignClosed:
             break
         }
@@ -502,6 +519,12 @@ extension ClientState {
         }
         w.int(firstOpenLot)
         w.optional(nextExpiry) { $0.timestamp($1) }
+        w.int(campaigns.count)
+        for (id, membership) in campaigns.sorted(by: { $0.key < $1.key }) {
+            w.string(id)
+            w.optional(membership.group) { $0.string($1.rawValue) }
+            w.int(membership.points)
+        }
     }
 
     /// Reads a state written by `encode(to:)`.
@@ -554,6 +577,11 @@ extension ClientState {
         }
         firstOpenLot = try r.count()
         nextExpiry = try r.optional { try $0.timestamp() }
+        for _ in 0..<(try r.count()) {
+            let id = try r.string()
+            let group = try r.optional { try $0.choice(CampaignGroup.self) }
+            campaigns[id] = CampaignMembership(group: group, points: try r.int())
+        }
         guard firstOpenLot <= lots.count else { throw BinaryReader.Malformed() }
     }
 }

@@ -50,8 +50,10 @@ public enum LateFactPolicy {
         if let registeredAt = current.registeredAt, moment < registeredAt {
             throw FieldError(field: "occurredAt", problem: "\(moment.iso8601) is before the client's registration at \(registeredAt.iso8601)")
         }
-        // The world in occurredAt order: facts and the periodic jobs' tier decisions.
-        enum Item { case fact(Int), downgrade, reevaluation }
+        // The world in occurredAt order: facts, the periodic jobs' tier decisions, and the
+        // campaigns' decisions (enrolments and awards are taken as recorded: a late fact does
+        // not re-decide them, but their points count in the world like any other).
+        enum Item { case fact(Int), downgrade, reevaluation, campaign(Int) }
         var items: [(at: Timestamp, seq: Int, item: Item)] = []
         items.reserveCapacity(log.count / 2 + 2)
         var latestExpiryLotEnd: Timestamp?
@@ -63,6 +65,7 @@ public enum LateFactPolicy {
             switch event.payload {
             case .tierChanged(_, _, .downgraded): items.append((event.occurredAt, index, .downgrade))
             case .tierChanged(_, _, .reevaluated): items.append((event.occurredAt, index, .reevaluation))
+            case .pointsAwarded(_, .campaign, _, _), .campaignEnrolled: items.append((event.occurredAt, index, .campaign(index)))
             case .pointsExpired:
                 if latestExpiryLotEnd.map({ event.occurredAt > $0 }) ?? true { latestExpiryLotEnd = event.occurredAt }
             default: break
@@ -111,6 +114,11 @@ public enum LateFactPolicy {
                 if let step = LoyaltyPolicy.reevaluation(state: world, asOf: entry.at, rules: rules) {
                     world.apply(step.payload, at: step.occurredAt)
                 }
+            case .campaign(let index):
+                world.apply(log[index].payload, at: entry.at)
+                if case .pointsAwarded = log[index].payload, let upgrade = LoyaltyPolicy.upgrade(state: &world, at: entry.at, rules: rules) {
+                    world.apply(upgrade, at: entry.at)
+                }
             }
         }
         // Lots that have ended by the latest fact, or by the latest expiry recorded (a
@@ -138,7 +146,7 @@ public enum LateFactPolicy {
                 continue
             }
             switch event.payload {
-            case .pointsAwarded(let points, _, _, _) where lastFact >= 0:
+            case .pointsAwarded(let points, let reason, _, _) where lastFact >= 0 && reason != .campaign:
                 recordedAward[lastFact] = (event.eventId, (recordedAward[lastFact]?.points ?? 0) + points)
                 factOfAward[event.eventId] = lastFact
             case .pointsExpired(let points, let lotAwardedAt):

@@ -104,7 +104,7 @@ final class OutputSink {
 extension ClientLedger {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, a rules change, verify.")
+            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, a rules change, verify, a retention campaign.")
 
         @Option(help: "Demo database (recreated on every run).")
         var db: String = "clientledger-demo.db"
@@ -213,10 +213,46 @@ extension ClientLedger {
                 print(verify.isIntact
                     ? "chain intact: \(verify.eventsChecked) events, head \(verify.headHash)"
                     : "BROKEN at \(verify.firstBadPosition ?? 0)")
+                section("9. A retention campaign to the clients at high churn risk, with a holdout")
+                let inForce = Ledger(store: log, rules: proposed)
+                let highRisk = try newEngine.churnScores(asOf: now).filter { $0.band == ChurnBand.high.rawValue }.count
+                let bandsTargeted = highRisk > 0 ? "[high]" : "[high, medium]"
+                let budget = max(500, highRisk * 500 * 6 / 10)
+                let today = Timestamp(dayNumber: now.dayNumber)
+                let campaignYAML = """
+                    id: WINBACK-\(today.isoDate.replacingOccurrences(of: "-", with: ""))
+                    name: Win-back bonus for clients at risk
+                    window: {from: \(today.isoDate), to: \(today.adding(days: 30).isoDate)}
+                    target:
+                      churnRisk: \(bandsTargeted)
+                    award:
+                      fixed: 500
+                    perClientCap: 500
+                    budget: \(budget)
+                    holdout: 0.2
+                    """
+                print(campaignYAML.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+                let defined = try inForce.defineCampaign(fileText: campaignYAML, actor: "demo")
+                let campaignId = defined.definition.id
+                let simulation = try CampaignAnalysis.simulate(defined.definition, store: log, rules: proposed, asOf: now)
+                print("simulate (nothing written): audience \(simulation.audience) (treatment \(simulation.treatment), holdout \(simulation.holdout)); "
+                    + "projected \(simulation.projectedPoints) points, \(String(format: "%.1f", simulation.shareOfBudget * 100))% of the budget; "
+                    + "\(simulation.cutByBudget) awards cut by the budget")
+                let launched = try inForce.launchCampaign(campaignId, note: "demo")
+                print("launch: \(launched.enrolled) enrolled, \(launched.awards) awards, \(launched.points) points (the simulation said \(simulation.projectedPoints))")
+                let relaunched = try inForce.launchCampaign(campaignId)
+                print("launch again: \(relaunched.alreadyLaunched ? "already launched, nothing written" : "WROTE AGAIN")")
+                let record = try Ledger.campaignRecord(campaignId, store: log, rules: proposed)
+                let outcome = try CampaignAnalysis.report(record, store: log, asOf: now)
+                print("report: \(outcome.points) of \(outcome.budget) points to \(outcome.clientsReached) clients; "
+                    + "treatment \(outcome.treatment.clients) vs holdout \(outcome.holdout.clients) clients, compared over the window as it runs")
+                print("chain still intact: \(try log.verifyChain().isIntact ? "yes" : "NO")")
+
                 print("\nTry: clientledger client show \(busiest[0].0) --db \(db)")
                 print("     clientledger membership --tier Gold --db \(db)")
                 print("     clientledger metrics retention --db \(db)")
                 print("     clientledger insight churn --band high --db \(db)")
+                print("     clientledger campaign report \(campaignId) --db \(db)")
                 print("     clientledger events --client \(busiest[0].0) --db \(db)")
                 print("     python3 tools/verify_chain.py \(db)")
             }

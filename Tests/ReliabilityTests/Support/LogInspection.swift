@@ -20,7 +20,7 @@ struct LogRow: Equatable, Hashable, Sendable {
     var data: String
     var metadata: String
 
-    static let decisionTypes: Set<String> = ["PointsAwarded", "PointsExpired", "TierChanged", "PointsCorrected"]
+    static let decisionTypes: Set<String> = ["PointsAwarded", "PointsExpired", "TierChanged", "PointsCorrected", "CampaignEnrolled"]
     var isDecision: Bool { Self.decisionTypes.contains(type) }
 
     /// `metadata.causationId` of a decision.
