@@ -25,7 +25,7 @@ public struct MerkleTree: Sendable {
     private let cacheLevel: Int
 
     /// A tree over leaf hashes given as one buffer of `32 × n` bytes (see `leafHash`).
-    public init(leafHashes: [UInt8], cacheLevel: Int = 8) {
+    public init(leafHashes: [UInt8], cacheLevel: Int = 4) {
         precondition(leafHashes.count % 32 == 0, "leaf hashes come in 32-byte units")
         self.size = leafHashes.count / 32
         self.leaves = leafHashes
@@ -54,7 +54,7 @@ public struct MerkleTree: Sendable {
     }
 
     /// A tree over the events whose chain hashes are given, in position order.
-    public init(eventHashes: [[UInt8]], cacheLevel: Int = 8) {
+    public init(eventHashes: [[UInt8]], cacheLevel: Int = 4) {
         var buffer = [UInt8]()
         buffer.reserveCapacity(eventHashes.count * 32)
         for hash in eventHashes { buffer.append(contentsOf: MerkleTree.leafHash(hash)) }
