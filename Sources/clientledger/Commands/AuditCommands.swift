@@ -141,7 +141,7 @@ extension ClientLedger.Audit {
                 try sink.write(checkpoint.jsonLine)
                 try sink.close()
                 if let output {
-                    print("checkpoint of \(checkpoint.treeSize) events, root \(checkpoint.root.hexString), \(checkpoint.time.iso8601), key \(LedgerSignature.fingerprint(checkpoint.publicKey)): \(output)")
+                    printError("checkpoint of \(checkpoint.treeSize) events, root \(checkpoint.root.hexString), \(checkpoint.time.iso8601), key \(LedgerSignature.fingerprint(checkpoint.publicKey)): \(output)")
                 }
             }
         }
@@ -218,7 +218,7 @@ extension ClientLedger.Audit {
                 for line in bundle.lines { try sink.write(line) }
                 try sink.close()
                 if let output {
-                    print("exported \(bundle.eventCount) events of client \(client) against the checkpoint of \(bundle.checkpoint.treeSize) events: \(output)")
+                    printError("exported \(bundle.eventCount) events of client \(client) against the checkpoint of \(bundle.checkpoint.treeSize) events: \(output)")
                 }
             }
         }
