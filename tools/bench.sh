@@ -99,6 +99,11 @@ catchup_day=$(python3 -c 'import datetime,sys; print((datetime.date(2024, 1, 2) 
 "$BENCH" history "$work/ledger.db" C9000001 1000 > "$work/history.txt"
 "$BENCH" insight "$work/ledger.db" > "$work/insight.txt"
 
+echo "== compliance: export of a 10,000-event client, checked offline by audit verify-export and tools/verify_export.py" >&2
+"$BENCH" exportbundle "$work/ledger.db" C9000002 "$work/bundle.jsonl" 10000 > "$work/bundle.txt"
+read -r verify_export_s _ < <(timed "$work/verify_export.time" "$CL" audit verify-export "$work/bundle.jsonl")
+read -r verify_export_py_s _ < <(timed "$work/verify_export_py.time" python3 tools/verify_export.py "$work/bundle.jsonl")
+
 echo "== late facts: one for a client of 1,000 events; an import with 5% of the facts late (30-day window)" >&2
 "$BENCH" late 1000 > "$work/late.txt"
 "$BENCH" lateimport "${LATE_CLIENTS:-1000}" "${LATE_FACTS:-200000}" 5 > "$work/lateimport.txt"
@@ -144,6 +149,7 @@ echo "stored size: $bytes bytes for $events events = $((bytes / events)) bytes p
 echo "catch-up of the projections after a 1,000-event import: $(value catchup_ms "$work/catchup.txt") ms"
 echo "churn scores of $(value insight_scored "$work/insight.txt") clients: $(value insight_s "$work/insight.txt") s, against a full rebuild $(value insight_rebuild_s "$work/insight.txt") s (ratio $(value insight_of_rebuild "$work/insight.txt"); target: at most 1)"
 echo "one client's history, $(value history_events "$work/history.txt") events in a $(value log_events "$work/history.txt")-event log: $(value history_ms "$work/history.txt") ms"
+echo "audit verify-export of a $(value export_events "$work/bundle.txt")-event bundle ($(value export_bytes "$work/bundle.txt") bytes, a $(value log_events "$work/bundle.txt")-event log): ${verify_export_s} s (target < 1; in process $(value verify_export_s "$work/bundle.txt") s); tools/verify_export.py ${verify_export_py_s} s; the export itself $(value export_bundle_s "$work/bundle.txt") s"
 echo "a late fact for a client of $(value late_fact_client_events "$work/late.txt") events, with its corrections: $(value late_fact_ms "$work/late.txt") ms (target < 5)"
 echo "import with 5% late facts: $(value import_late_eps "$work/lateimport.txt") facts/s vs $(value import_in_order_eps "$work/lateimport.txt") in time order: ratio $(value import_late_ratio "$work/lateimport.txt") (target >= 0.70)"
 echo "campaign launch to $(value launch_enrolled "$work/launch.txt") clients: $(value launch_awards_per_s "$work/launch.txt") awards/s ($(value launch_s "$work/launch.txt") s; target >= 50000)"

@@ -2,8 +2,8 @@ import LedgerCore
 import LedgerDomain
 import LedgerStorage
 
-/// The wire form of stored events, shared by every front end: `events --format json`, the
-/// audit export, and the coming HTTP service write the same bytes.
+/// The wire form of stored events, shared by every front end: `events --format json` and the
+/// coming HTTP service write the same bytes (the audit export has its own form, `ExportBundle`).
 public enum EventWire {
     /// One stored event as a JSON object in the output form (schemas/output-conventions.md):
     /// its payload and metadata embedded as JSON, amounts as decimal strings.
@@ -28,53 +28,5 @@ public enum EventWire {
         w.key("metadata")
         if let metadata = try? JSONParser.parse(event.metadata) { w.value(metadata) } else { w.string(event.metadata) }
         w.key("hash"); w.string(event.hash.hexString)
-    }
-
-    /// An exported event: every stored field, data and metadata also as their exact stored
-    /// text (the hash covers those bytes), and the hash of the event before it in the log.
-    public static func exportLine(_ exported: ExportedEvent) throws -> String {
-        var w = JSONWriter(capacity: 512, forDisplay: true)
-        w.beginObject()
-        try fields(of: exported.event, into: &w)
-        w.key("dataText"); w.string(exported.event.data)
-        w.key("metadataText"); w.string(exported.event.metadata)
-        w.key("previousHash"); w.string(exported.previousHash.hexString)
-        w.key("hashVerifies"); w.bool(exported.hashVerifies)
-        w.endObject()
-        return w.text
-    }
-}
-
-/// One client's events for a regulator: a header line, then one line per event.
-public struct AuditExport {
-    public var client: String
-    public var exportedAt: Timestamp
-    public var events: [ExportedEvent]
-    public var head: ChainHead
-
-    /// Reads the client's events and the log's head in one snapshot.
-    public init(client: String, from store: any EventStore, at moment: Timestamp) throws {
-        let (events, head) = try store.export(stream: "client/" + client)
-        self.client = client
-        self.exportedAt = moment
-        self.events = events
-        self.head = head
-    }
-
-    /// Whether every exported event's hash verifies.
-    public var intact: Bool { events.allSatisfy(\.hashVerifies) }
-
-    /// The JSON Lines of the export, header first.
-    public func lines() throws -> [String] {
-        var header = JSONWriter()
-        header.beginObject()
-        header.key("client"); header.string(client)
-        header.key("exportedAt"); header.string(exportedAt.iso8601)
-        header.key("events"); header.int(Int64(events.count))
-        header.key("headPosition"); header.int(head.position)
-        header.key("headHash"); header.string(head.hash.hexString)
-        header.key("canonicalForm"); header.string("schemas/hash-chain.md")
-        header.endObject()
-        return [header.text] + (try events.map(EventWire.exportLine))
     }
 }

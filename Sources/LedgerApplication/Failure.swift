@@ -51,6 +51,13 @@ public enum Failures {
             return (.outputFailed, error.description)
         case let error as InputFileError:
             return (.missing, error.description)
+        case let error as ComplianceError:
+            switch error.kind {
+            case .badInput: return (.badInput, error.description)
+            case .missing: return (.missing, error.description)
+            case .cannotWrite: return (.cannotWrite, error.description)
+            case .checkFailed: return (.checkFailed, error.description)
+            }
         default:
             return (.internalFailure, String(describing: error))
         }

@@ -107,32 +107,3 @@ extension EventStore {
         }
     }
 }
-
-/// One exported event with what an outsider needs to check its hash: the hash of the event
-/// before it in the whole log.
-public struct ExportedEvent: Sendable {
-    public var event: RecordedEvent
-    public var previousHash: [UInt8]
-
-    /// Whether `event.hash` is SHA-256(previousHash ‖ canonical(event)).
-    public var hashVerifies: Bool {
-        HashChain.hash(previous: previousHash, event.chainFields) == event.hash
-    }
-}
-
-extension EventStore {
-    /// Every event of one stream, each with the hash of its predecessor in the log, read in
-    /// one snapshot together with the log's head: a regulator can recompute each event's
-    /// hash without the rest of the log, and compare the head with a value kept elsewhere.
-    public func export(stream: String) throws -> (events: [ExportedEvent], head: ChainHead) {
-        try read {
-            var exported: [ExportedEvent] = []
-            try scan(EventQuery(stream: stream)) { event in
-                let before = event.position > 1 ? try hash(at: event.position - 1) ?? HashChain.genesis : HashChain.genesis
-                exported.append(ExportedEvent(event: event, previousHash: before))
-                return true
-            }
-            return (exported, try head())
-        }
-    }
-}

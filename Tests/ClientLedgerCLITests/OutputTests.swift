@@ -97,7 +97,7 @@ struct OutputTests {
             try EndToEndTests.ledgerWithBase(workspace)
             let result = runCLI(["audit", "export", "C100", "--db", workspace.db, "--output", "/dev/stdout"])
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stdout.hasPrefix("{\"client\":\"C100\""), "\(result.stdout.prefix(200))")
+            #expect(result.stdout.hasPrefix("{\"kind\":\"header\",\"format\":\"clientledger-export/1\",\"client\":\"C100\""), "\(result.stdout.prefix(200))")
         }
     }
 

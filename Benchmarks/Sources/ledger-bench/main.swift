@@ -25,6 +25,8 @@ import LedgerStorage
 //                                         multiplier campaigns enrolling every client
 //   ledger-bench simulate DB              `campaign simulate` of a multiplier campaign (every client, trades) whose
 //                                         window is the whole log, against a full rebuild of the projections
+//   ledger-bench exportbundle DB CLIENT OUT [N]  the audit export of a client of N (10,000) events (added first
+//                                         when CLIENT has no stream), written to OUT, and its offline check (best of 3)
 //
 // Setup (generating data, creating the database) happens outside the measured part.
 
@@ -45,7 +47,7 @@ func remove(_ log: SQLiteEventStore) {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] [DAY] | history DB CLIENT [N] | insight DB [DAY] | late [N] | lateimport CLIENTS FACTS [PERCENT] | launch CLIENTS | campaignimport CLIENTS FACTS | simulate DB\n".utf8))
+    FileHandle.standardError.write(Data("usage: ledger-bench import FILE | single COUNT | rebuild DB | catchup DB [COUNT] [DAY] | history DB CLIENT [N] | insight DB [DAY] | late [N] | lateimport CLIENTS FACTS [PERCENT] | launch CLIENTS | campaignimport CLIENTS FACTS | simulate DB | exportbundle DB CLIENT OUT [N]\n".utf8))
     exit(64)
 }
 let rules = try Rules.defaults()
@@ -213,6 +215,47 @@ case "history":
     print("history_ms \(String(format: "%.1f", best * 1000))")
     print("history_events \(steps)")
     print("log_events \(try log.head().position)")
+
+case "exportbundle":
+    // The audit export bundle of one client and its offline check (`audit verify-export`).
+    guard arguments.count >= 5 else { exit(64) }
+    let path = arguments[2]
+    let log = try SQLiteEventStore(path: path, readOnly: false)
+    let client = arguments[3]
+    if try log.version(of: "client/" + client) == 0 {
+        let count = arguments.count >= 6 ? Int(arguments[5]) ?? 10_000 : 10_000
+        let ledger = Ledger(store: log, rules: rules)
+        var lines = #"{"type":"ClientRegistered","clientId":"\#(client)","occurredAt":"2025-01-01T00:00:00Z","data":{"name":"bench","segment":"retail","investorType":"ordinary","branch":"SH"}}"# + "\n"
+        let first = Timestamp(iso8601: "2025-01-02T00:00:00Z")?.millisecondsSinceEpoch ?? 0
+        for index in 1..<count {
+            let moment = Timestamp(millisecondsSinceEpoch: first + Int64(index) * 60_000).iso8601
+            lines += #"{"type":"InteractionLogged","clientId":"\#(client)","occurredAt":"\#(moment)","data":{"channel":"app","kind":"inquiry"}}"# + "\n"
+        }
+        let bytes = Array(lines.utf8)
+        _ = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+    }
+    let reader = try SQLiteEventStore(path: path, readOnly: true)
+    var start = now()
+    let bundle = try ExportBundle(client: client, from: reader, databasePath: path, at: .now())
+    print("export_bundle_s \(String(format: "%.3f", now() - start))")
+    let text = bundle.lines.joined(separator: "\n") + "\n"
+    try text.write(toFile: arguments[4], atomically: true, encoding: .utf8)
+    let bytes = Array(text.utf8)
+    var best = Double.infinity
+    var report: BundleReport?
+    for _ in 0..<3 {
+        start = now()
+        report = BundleVerifier.verify(bytes, publicKey: nil)
+        best = min(best, now() - start)
+    }
+    guard report?.intact == true else {
+        FileHandle.standardError.write(Data("the bundle does not verify: \(report?.problem ?? "")\n".utf8))
+        exit(1)
+    }
+    print("verify_export_s \(String(format: "%.3f", best))")
+    print("export_events \(bundle.eventCount)")
+    print("export_bytes \(bytes.count)")
+    print("log_events \(try reader.head().position)")
 
 case "late":
     // A client with N events (deposits and trades, one an hour, in order), then a late

@@ -10,7 +10,7 @@ import LedgerStorage
 extension ClientLedger {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create the ledger database (mode 0600), or upgrade an existing one to the current schema.")
+            abstract: "Create the ledger database (mode 0600) and its signing key, or upgrade an existing one to the current schema.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -18,9 +18,13 @@ extension ClientLedger {
             try runMapped {
                 let (log, created) = try LedgerStores.create(global.databasePath)
                 let head = try log.head()
+                let (key, keyCreated) = try SigningKey.loadOrCreate(forDatabase: global.databasePath)
                 print(created
                     ? "created ledger \(log.location)"
                     : "ledger \(log.location) is ready (\(head.position) events)")
+                if keyCreated {
+                    print("signing key \(key.path) (mode 0600), public key \(key.publicKey.hexString)")
+                }
             }
         }
     }

@@ -104,7 +104,7 @@ final class OutputSink {
 extension ClientLedger {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, a rules change, verify, a retention campaign.")
+            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, a rules change, verify, a retention campaign, a compliance export checked offline.")
 
         @Option(help: "Demo database (recreated on every run).")
         var db: String = "clientledger-demo.db"
@@ -119,7 +119,9 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+                for suffix in ["", "-wal", "-shm", ".signing-key", "-checkpoint.json"] {
+                    try? FileManager.default.removeItem(atPath: db + suffix)
+                }
                 let rules = try Rules.defaults()
                 let (log, _) = try LedgerStores.create(db)
                 let ledger = Ledger(store: log, rules: rules)
@@ -133,6 +135,15 @@ extension ClientLedger {
                 section("2. A retried import writes nothing")
                 let retry = try seedLedger(generator, into: ledger, progress: false)
                 print("second import of the same data: \(retry.factsWritten) written, \(retry.alreadyStored) already stored")
+
+                section("2b. A signed checkpoint of the log, to keep outside the firm")
+                let (checkpoint, _) = try LedgerProofs.checkpoint(of: log, databasePath: db, at: .now())
+                let checkpointFile = db + "-checkpoint.json"
+                let checkpointOutput = try OutputFile(path: checkpointFile)
+                try checkpointOutput.line(checkpoint.jsonLine)
+                try checkpointOutput.commit()
+                print("tree of \(checkpoint.treeSize) events, root \(checkpoint.root.hexString)")
+                print("signed with the ledger's Ed25519 key \(LedgerSignature.fingerprint(checkpoint.publicKey)) (private key \(SigningKey.path(forDatabase: db)), mode 0600): \(checkpointFile)")
 
                 section("3. Three clients, folded from their streams")
                 let ids = try ledger.clientIds()
@@ -248,6 +259,33 @@ extension ClientLedger {
                     + "treatment \(outcome.treatment.clients) vs holdout \(outcome.holdout.clients) clients, compared over the window as it runs")
                 print("chain still intact: \(try log.verifyChain().isIntact ? "yes" : "NO")")
 
+                section("10. Compliance: checkpoint → export → verify-export")
+                let key = try LedgerProofs.verificationKey(given: nil, databasePath: db)
+                let consistency = try LedgerProofs.consistency(of: checkpoint, store: log, publicKey: key)
+                print(consistency.consistent
+                    ? "since the checkpoint of step 2b the log only grew: tree size \(consistency.checkpointTreeSize) → \(consistency.treeSize) (a consistency proof of \(consistency.proof.count) hashes)"
+                    : "NOT CONSISTENT with the checkpoint: \(consistency.problem ?? "")")
+                let exported = busiest[busiest.count / 2].0
+                let bundle = try ExportBundle(client: exported, from: log, databasePath: db, at: .now())
+                let bundleFile = db + "-export-\(exported).jsonl"
+                let bundleOutput = try OutputFile(path: bundleFile)
+                for line in bundle.lines { try bundleOutput.line(line) }
+                try bundleOutput.commit()
+                print("exported \(bundle.eventCount) events of \(exported), each with its inclusion proof, against a signed checkpoint of \(bundle.checkpoint.treeSize) events: \(bundleFile)")
+                let bundleBytes = Array((bundle.lines.joined(separator: "\n") + "\n").utf8)
+                let checked = BundleVerifier.verify(bundleBytes, publicKey: key)
+                print(checked.intact
+                    ? "verify-export with the ledger's public key: intact, \(checked.eventsChecked) events"
+                    : "verify-export: BROKEN at line \(checked.firstBadLine ?? 0): \(checked.problem ?? "")")
+                var cut = bundle.lines
+                cut.removeLast()
+                let cutReport = BundleVerifier.verify(Array((cut.joined(separator: "\n") + "\n").utf8), publicKey: key)
+                print("the same bundle without its last event: BROKEN at line \(cutReport.firstBadLine ?? 0): \(cutReport.problem ?? "")")
+                var edited = bundle.lines
+                edited[3] = edited[3].replacingOccurrences(of: "\"type\":\"", with: "\"type\":\"X")
+                let editedReport = BundleVerifier.verify(Array((edited.joined(separator: "\n") + "\n").utf8), publicKey: key)
+                print("with its first event's type edited: BROKEN at line \(editedReport.firstBadLine ?? 0): \(editedReport.problem ?? "")")
+
                 print("\nTry: clientledger client show \(busiest[0].0) --db \(db)")
                 print("     clientledger membership --tier Gold --db \(db)")
                 print("     clientledger metrics retention --db \(db)")
@@ -255,6 +293,9 @@ extension ClientLedger {
                 print("     clientledger campaign report \(campaignId) --db \(db)")
                 print("     clientledger events --client \(busiest[0].0) --db \(db)")
                 print("     python3 tools/verify_chain.py \(db)")
+                print("     clientledger audit verify --checkpoint \(checkpointFile) --db \(db)")
+                print("     clientledger audit verify-export \(bundleFile) --public-key \(key.hexString)")
+                print("     python3 tools/verify_export.py \(bundleFile) --public-key \(key.hexString)")
             }
         }
 
