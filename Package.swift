@@ -9,6 +9,9 @@ import PackageDescription
 ///                                    │                  └──────→ LedgerStorage → LedgerCore
 ///                                    └──→ LedgerSQLite (adapter) ──→ LedgerStorage, CSQLite
 ///
+///     clientledger-server → LedgerService (Hummingbird) → LedgerApplication: the HTTP service is
+///     its own program, so the CLI builds without the HTTP stack (`clientledger serve` runs it).
+///
 /// SQL lives only in LedgerSQLite; LedgerConformance is the storage contract's test suite,
 /// run by every adapter's tests.
 let package = Package(
@@ -16,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "clientledger", targets: ["clientledger"]),
+        .executable(name: "clientledger-server", targets: ["clientledger-server"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
         .library(name: "LedgerSQLite", targets: ["LedgerSQLite"]),
@@ -29,6 +33,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        // The HTTP service only (LedgerService, clientledger-server): the CLI never links these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -51,6 +61,26 @@ let package = Package(
             dependencies: [
                 "LedgerApplication", "LedgerProjections", "LedgerDomain", "LedgerStorage", "LedgerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "LedgerService",
+            dependencies: [
+                "LedgerApplication", "LedgerProjections", "LedgerDomain", "LedgerStorage", "LedgerCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "clientledger-server",
+            dependencies: [
+                "LedgerService", "LedgerApplication",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -82,6 +112,16 @@ let package = Package(
             name: "ClientLedgerCLITests",
             dependencies: ["LedgerSQLite", "LedgerStorage", "LedgerCore", "LedgerTestSupport"],
             resources: [.copy("BadInput")]
+        ),
+        .testTarget(
+            name: "LedgerServiceTests",
+            dependencies: [
+                "LedgerService", "LedgerApplication", "LedgerDomain", "LedgerSQLite", "LedgerStorage", "LedgerCore",
+                "LedgerTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .testTarget(
             name: "ReliabilityTests",

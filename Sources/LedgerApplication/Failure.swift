@@ -63,3 +63,17 @@ public enum Failures {
         }
     }
 }
+
+extension FailureKind {
+    /// The process exit code of the kind (sysexits, as every program of the ledger exits).
+    public var exitCode: Int32 {
+        switch self {
+        case .badInput: return 65
+        case .temporary: return 75
+        case .missing, .cannotWrite: return 66
+        case .checkFailed: return 1
+        case .outputFailed: return 74
+        case .internalFailure: return 70
+        }
+    }
+}

@@ -65,6 +65,24 @@ public final class Ledger {
         public var firstPosition: Int64?
         public var lastPosition: Int64?
         public var batchesCommitted = 0
+        /// Where each fact went, in input order, when the caller asked for them
+        /// (`recordOutcomes`): a front end that acknowledges facts one by one (the HTTP
+        /// service) answers each with its own positions. Nil otherwise, so that a large
+        /// import keeps nothing per line.
+        public var outcomes: [FactOutcome]?
+    }
+
+    /// What became of one fact of an import: stored now at `position` with its decisions, or
+    /// already stored (a retry) at the position it was stored at first.
+    public struct FactOutcome: Sendable, Equatable {
+        public var line: Int
+        public var eventId: String
+        public var stream: String
+        public var position: Int64
+        public var version: Int64
+        public var alreadyStored: Bool
+        /// Positions of the decisions written with the fact now (none for a retry).
+        public var decisionPositions: [Int64] = []
     }
 
     /// A batch of a batched import was refused after earlier batches were committed.
@@ -84,15 +102,17 @@ public final class Ledger {
     /// input is first checked in a transaction that is rolled back, then committed every
     /// `batchSize` facts; a later refusal says which lines were committed.
     /// `batchCommitted` is called after each batch commits, with the input line it ends at.
+    /// With `recordOutcomes`, the report lists where each fact went (`ImportReport.outcomes`).
     public func importEvents(
-        _ events: [IncomingEvent], batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
+        _ events: [IncomingEvent], batchSize: Int? = nil, recordOutcomes: Bool = false, progress: ((Int) -> Void)? = nil,
         batchCommitted: ((Int) -> Void)? = nil
     ) throws -> ImportReport {
         // One "now" for the whole import: the moment facts are checked against.
         let now = clock.now()
+        let emptyReport = ImportReport(outcomes: recordOutcomes ? [] : nil)
         guard let batchSize, batchSize > 0, batchSize < events.count else {
             return try transaction { session, states in
-                var report = ImportReport()
+                var report = emptyReport
                 try apply(events[...], now: now, session: session, states: &states, report: &report, write: true, progress: progress)
                 report.batchesCommitted = 1
                 return report
@@ -107,7 +127,7 @@ public final class Ledger {
                 try apply(events[...], now: now, session: nil, states: &states, report: &report, write: false, progress: nil)
             }
         }
-        var report = ImportReport()
+        var report = emptyReport
         var start = 0
         var committedThroughLine: Int?
         while start < events.count {
@@ -177,6 +197,9 @@ public final class Ledger {
                 throw InputError(line: event.line, field: "eventId", problem: "\(event.eventId) is already stored at position \(stored.position) for a different event")
             }
             report.alreadyStored += 1
+            report.outcomes?.append(FactOutcome(
+                line: event.line, eventId: event.eventId, stream: stored.stream, position: stored.position,
+                version: stored.version, alreadyStored: true))
             return
         }
         var planned: [PlannedEvent]
@@ -253,6 +276,7 @@ public final class Ledger {
     /// suppresses nor blocks it. A fact whose id a decision of this import took first is
     /// refused, naming its line.
     func append(_ rows: [PlannedRow], to session: any AppendTransaction, report: inout ImportReport) throws {
+        var pendingDecisionPositions: [(Int, Int64)] = []
         for row in rows {
             var event = row.event
             var attempt = 0
@@ -278,6 +302,24 @@ public final class Ledger {
             if report.firstPosition == nil { report.firstPosition = outcome.position }
             report.lastPosition = outcome.position
             if row.isDecision { report.decisionsWritten += 1 } else { report.factsWritten += 1 }
+            if report.outcomes != nil {
+                if row.isDecision {
+                    // A fact's decisions follow it (or, for a late fact, precede it): they
+                    // belong to the outcome of the same input line.
+                    if let index = report.outcomes?.lastIndex(where: { $0.line == row.line && !$0.alreadyStored }) {
+                        report.outcomes?[index].decisionPositions.append(outcome.position)
+                    } else {
+                        pendingDecisionPositions.append((row.line, outcome.position))
+                    }
+                } else {
+                    var fact = FactOutcome(
+                        line: row.line, eventId: event.eventId, stream: event.stream, position: outcome.position,
+                        version: outcome.version, alreadyStored: false)
+                    fact.decisionPositions = pendingDecisionPositions.filter { $0.0 == row.line }.map(\.1)
+                    pendingDecisionPositions.removeAll { $0.0 == row.line }
+                    report.outcomes?.append(fact)
+                }
+            }
         }
     }
 

@@ -90,7 +90,7 @@ public final class SQLiteEventStore: EventStore {
     private func openSchema(mode: OpenMode) throws {
         let migrator = Migrator(LedgerSchema.migrations)
         let applied = try migrator.applied(in: connection)
-        let known = Set((LedgerSchema.migrations + ProjectionSchema.migrations).map(\.name))
+        let known = Set((LedgerSchema.migrations + ProjectionSchema.migrations + AccessTokenSchema.migrations).map(\.name))
         let unknown = applied.filter { !known.contains($0) }
         if mode == .readOnly {
             guard !applied.isEmpty else {

@@ -23,7 +23,11 @@ public struct ClientView: Encodable, Sendable {
         public var source: String
     }
 
-    public var clientId, name, segment, investorType, branch: String
+    public var clientId: String
+    /// The client's name: a personal field, null when the reader may not see it
+    /// (`withoutPersonalFields()`).
+    @NullEncoded public var name: String?
+    public var segment, investorType, branch: String
     /// The stream version of the last event folded.
     public var version: Int64
     @NullEncoded public var registeredAt: String?
@@ -74,6 +78,13 @@ public struct ClientView: Encodable, Sendable {
         self.asOf = asOf.iso8601
     }
 
+    /// The view without personal fields (the name), for a reader whose role may not see them.
+    public func withoutPersonalFields() -> ClientView {
+        var view = self
+        view.name = nil
+        return view
+    }
+
     var riskText: String {
         guard let riskLevel else { return "not assessed" }
         let lowest = lowestCategory == true ? " lowest category" : ""
@@ -85,7 +96,7 @@ public struct ClientView: Encodable, Sendable {
     public var text: String {
         let offboarded = offboardedAt.map { "   offboarded \($0)" } ?? ""
         var lines: [String] = [
-            "client \(clientId.escapedForDisplay())  \(name.escapedForDisplay())  (\(segment), \(investorType), branch \(branch.escapedForDisplay()))",
+            "client \(clientId.escapedForDisplay())  \((name ?? "-").escapedForDisplay())  (\(segment), \(investorType), branch \(branch.escapedForDisplay()))",
             "  registered        \(registeredAt ?? "-")\(offboarded)",
             "  tier              \(tier) since \(tierSince ?? "-")",
             "  points available  \(pointsAvailable)   (lifetime \(pointsLifetime), qualifying \(pointsQualifying), redeemed \(pointsRedeemed), expired \(pointsExpired), adjusted \(pointsAdjusted))",

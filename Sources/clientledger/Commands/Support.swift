@@ -128,14 +128,7 @@ func runMapped(_ body: () throws -> Void) throws {
 /// The exit code (SPEC §6, sysexits) and message of a failure.
 func describe(_ error: any Error) -> (Int32, String) {
     let (kind, message) = Failures.classify(error)
-    switch kind {
-    case .badInput: return (65, message)
-    case .temporary: return (75, message)
-    case .missing, .cannotWrite: return (66, message)
-    case .checkFailed: return (1, message)
-    case .outputFailed: return (74, message)
-    case .internalFailure: return (70, message)
-    }
+    return (kind.exitCode, message)
 }
 
 /// Reads a whole input file, or standard input for "-" (streamed, so a FIFO, a pipe or
@@ -165,10 +158,9 @@ func caseInsensitiveMatch(_ text: String, among names: [String]) -> String? {
 /// Parses a moment given on the command line: a date (meaning the end of that day, UTC) or
 /// a full ISO-8601 time.
 func parseMoment(_ text: String, option: String) throws -> Timestamp {
-    guard let moment = Timestamp(iso8601: text) else {
+    guard let moment = Moments.parse(text) else {
         throw ValidationError("\(option): expected a date (2026-03-02) or a time (2026-03-02T09:31:00Z), found \"\(text)\"")
     }
-    if text.count == 10 { return moment.adding(days: 1).addingMilliseconds(-1) }
     return moment
 }
 
