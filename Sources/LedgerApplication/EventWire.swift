@@ -24,10 +24,29 @@ public enum EventWire {
         w.key("schemaVersion"); w.int(Int64(event.schemaVersion))
         w.key("occurredAt"); w.string(event.occurredAt)
         w.key("recordedAt"); w.string(event.recordedAt)
-        w.key("data"); w.raw(try StoredEvents.payload(of: event).dataJSON(forDisplay: true))
+        w.key("data"); w.raw(try displayData(of: event))
         w.key("metadata")
         if let metadata = try? JSONParser.parse(event.metadata) { w.value(metadata) } else { w.string(event.metadata) }
         w.key("hash"); w.string(event.hash.hexString)
+    }
+
+    /// The payload in the output form: a client or campaign payload, or a `RulesAdopted`
+    /// (its rules document in the output form too).
+    static func displayData(of event: RecordedEvent) throws -> String {
+        guard event.type == RulesAdoption.type else { return try StoredEvents.payload(of: event).dataJSON(forDisplay: true) }
+        let adoption: RulesAdoption
+        do throws(FieldError) {
+            adoption = try RulesAdoption.decode(data: event.data)
+        } catch {
+            throw StorageError.corrupt("position \(event.position), field \(error.field): \(error.problem)")
+        }
+        var w = JSONWriter(capacity: 2048, forDisplay: true)
+        w.beginObject()
+        w.key("version"); w.string(adoption.version)
+        w.key("rules"); w.raw(adoption.rules.displayJSON)
+        w.key("reason"); w.string(adoption.reason)
+        w.endObject()
+        return w.text
     }
 
     /// An exported event: every stored field, data and metadata also as their exact stored

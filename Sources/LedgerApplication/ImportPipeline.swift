@@ -53,6 +53,7 @@ extension Ledger {
                 // is a conflict), so the planner's reads agree with what this thread writes.
                 let queue = PlannedChunks(capacity: 32)
                 let context = UncheckedLedger(ledger: self, logWasEmpty: session.lastPosition == 0, warm: warm)
+                try recordRulesIfNeeded(session)
                 let planner = Thread {
                     let ledger = context.ledger
                     var report = ImportReport()

@@ -18,6 +18,10 @@ public final class Ledger {
     /// stream has not moved since (checked against the log), so that a stream of single
     /// appends never re-reads a client's history. Bounded: the oldest are dropped first.
     var warmClients = WarmClients(capacity: 50_000)
+    /// Whether the first write adopts the default rules in the log (`Ledger.open` on a log
+    /// with no `RulesAdopted` yet). A ledger made with `init` decides with the rules it is
+    /// given and records nothing about them: for tests and what-if work.
+    var recordsRulesInLog = false
 
     public init(store: any EventStore, rules: Rules, clock: any LedgerClock = SystemClock()) {
         self.store = store
@@ -35,6 +39,7 @@ public final class Ledger {
         var kept: [String: ClientState] = [:]
         let result = try store.write { session in
             var states = StateCache(ledger: self, reader: store, session: session)
+            try recordRulesIfNeeded(session)
             let result = try body(session, &states)
             kept = states.takeClients()
             return result

@@ -164,7 +164,7 @@ struct BadInputTests {
             let events = runCLI(["events", "--db", workspace.db, "--format", "json"])
             #expect(events.status == 0)
             let array = try #require(try parseJSON(events.stdout) as? [[String: Any]])
-            #expect(array.count == Int(try eventCount(workspace.db)))
+            #expect(array.count == Int(try eventCount(workspace.db, includingRules: true)))
             let names = array.compactMap { ($0["data"] as? [String: Any])?["name"] as? String }
             #expect(names.contains("Robert'); DROP TABLE events;--"))
             #expect(names.contains("张伟"))

@@ -85,7 +85,8 @@ public struct CanonicalPayloadReader {
                 let reason = choice("reason", TierChangeReason.self)
             else { return nil }
             return .tierChanged(from: from, to: to, reason: reason)
-        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected:
+        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected,
+             .suitabilityWarningAcknowledged, .suitabilityBreachFlagged, .clientDataErased:
             return nil  // rare: the full parser reads them
         }
     }

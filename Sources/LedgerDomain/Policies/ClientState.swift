@@ -69,6 +69,13 @@ public struct ClientState: Sendable {
     public var lastActivityAt: Timestamp?
     /// Survey awards per calendar quarter (key: year × 4 + quarter index).
     public var surveyAwardsByQuarter: [Int64: Int64] = [:]
+    /// Products the client insisted on after a written suitability warning, with the
+    /// moment of the first acknowledgement.
+    public var acknowledgedWarnings: [String: Timestamp] = [:]
+    /// Purchases flagged as suitability breaches.
+    public var suitabilityFlags: Int64 = 0
+    /// When the client's personal data was erased (`ClientDataErased`).
+    public var erasedAt: Timestamp?
     /// How long a lot from a positive adjustment lives (awards carry their own `expiresAt`).
     public let adjustmentLotLifetimeDays: Int64
 
@@ -179,6 +186,13 @@ public struct ClientState: Sendable {
             case .pointsAwarded: correctAward(by: points, awardedAt: lotAwardedAt)
             case .pointsExpired: correctExpiry(by: points, awardedAt: lotAwardedAt)
             }
+        case .suitabilityWarningAcknowledged(let productId, _):
+            if acknowledgedWarnings[productId].map({ moment < $0 }) ?? true { acknowledgedWarnings[productId] = moment }
+        case .suitabilityBreachFlagged:
+            suitabilityFlags += 1
+        case .clientDataErased:
+            if erasedAt == nil { erasedAt = moment }
+            name = PersonalField.erased
         case .campaignDefined, .campaignLaunched, .campaignClosed:
             break
         }
@@ -502,6 +516,14 @@ extension ClientState {
         }
         w.int(firstOpenLot)
         w.optional(nextExpiry) { $0.timestamp($1) }
+        // Added with the suitability flags; a snapshot written before ends above.
+        w.int(acknowledgedWarnings.count)
+        for (productId, at) in acknowledgedWarnings.sorted(by: { $0.key < $1.key }) {
+            w.string(productId)
+            w.timestamp(at)
+        }
+        w.int(suitabilityFlags)
+        w.optional(erasedAt) { $0.timestamp($1) }
     }
 
     /// Reads a state written by `encode(to:)`.
@@ -554,6 +576,14 @@ extension ClientState {
         }
         firstOpenLot = try r.count()
         nextExpiry = try r.optional { try $0.timestamp() }
+        if !r.isAtEnd {
+            for _ in 0..<(try r.count()) {
+                let productId = try r.string()
+                acknowledgedWarnings[productId] = try r.timestamp()
+            }
+            suitabilityFlags = try r.int()
+            erasedAt = try r.optional { try $0.timestamp() }
+        }
         guard firstOpenLot <= lots.count else { throw BinaryReader.Malformed() }
     }
 }

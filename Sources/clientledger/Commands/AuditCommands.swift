@@ -9,7 +9,7 @@ extension ClientLedger {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compliance: prove the log was never altered.",
-            subcommands: [Verify.self, Export.self])
+            subcommands: [Verify.self, Export.self, Suitability.self])
     }
 }
 

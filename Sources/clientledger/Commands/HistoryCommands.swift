@@ -17,7 +17,6 @@ extension ClientLedger {
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @Argument(help: "Client id.") var client: String
         @Option(help: "Only events that occurred by this time.") var asOf: String?
         @Option(help: "Only events the ledger had recorded by this time.") var knownAt: String?
@@ -25,7 +24,7 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let ledger = Ledger(store: try global.openLog(readOnly: true), rules: try rulesOptions.load())
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: true))
                 let steps = try ledger.history(
                     client, asOf: try asOf.map { try parseMoment($0, option: "--as-of") },
                     knownAt: try knownAt.map { try parseMoment($0, option: "--known-at") })

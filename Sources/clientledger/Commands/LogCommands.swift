@@ -43,7 +43,6 @@ extension ClientLedger {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Argument(help: "JSON Lines file, or - for standard input.")
         var file: String
@@ -60,11 +59,10 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: false)
                 let input = try MappedInput(file)
                 let started = Date()
-                let ledger = Ledger(store: log, rules: rules)
+                let ledger = try Ledger.open(store: log)
                 let showProgress = stderrIsTerminal
                 let report = try ledger.importFile(
                     input, batchSize: batchSize,
@@ -98,7 +96,6 @@ extension ClientLedger {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Argument(help: "The event as JSON, or - to read it from standard input.")
         var event: String
@@ -115,7 +112,6 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: false)
                 let bytes = event == "-" ? try readInput("-") : Array(event.utf8)
                 var incoming = try bytes.withUnsafeBufferPointer { try ImportLineParser.parseAll($0) }
@@ -128,7 +124,7 @@ extension ClientLedger {
                     }
                     incoming[0].expectedVersion = expectedVersion
                 }
-                let report = try Ledger(store: log, rules: rules).importEvents(incoming)
+                let report = try Ledger.open(store: log).importEvents(incoming)
                 let position = report.firstPosition ?? 0
                 if format == .json {
                     print(try jsonText(ImportSummary(report, seconds: 0)))
@@ -174,7 +170,7 @@ extension ClientLedger {
             if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
             if let from, from < 0 { throw ValidationError("--from must not be negative") }
             if let to, to < 0 { throw ValidationError("--to must not be negative") }
-            for name in types where EventType(rawValue: name) == nil {
+            for name in types where EventType(rawValue: name) == nil && name != RulesAdoption.type {
                 let hint = caseInsensitiveMatch(name, among: EventType.allCases.map(\.rawValue)).map { "; did you mean \($0)?" } ?? ""
                 throw ValidationError("--type: unknown event type \"\(name)\"" + hint)
             }

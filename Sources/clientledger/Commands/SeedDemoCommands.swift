@@ -16,7 +16,6 @@ extension ClientLedger {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Option(parsing: .unconditional, help: "Number of clients.") var clients: Int = 1_000
         @Option(parsing: .unconditional, help: "Number of facts (about; at least three per client).") var events: Int = 100_000
@@ -41,17 +40,20 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 guard let startMoment = Timestamp(iso8601: start) else { return }
                 var options = SyntheticData.Options(clients: clients, events: events, seed: seed, start: startMoment, days: days)
                 options.firstClient = firstClient
-                let generator = SyntheticData(options: options, rules: rules)
                 if append {
                     let log = try global.openLog(readOnly: false)
-                    let report = try seedLedger(generator, into: Ledger(store: log, rules: rules), progress: stderrIsTerminal)
+                    let ledger = try Ledger.open(store: log)
+                    let generator = SyntheticData(options: options, rules: ledger.rules)
+                    let report = try seedLedger(generator, into: ledger, progress: stderrIsTerminal)
                     print("seeded \(report.factsWritten) events (+\(report.decisionsWritten) decisions) for \(clients) clients")
                     return
                 }
+                // JSON Lines for a later import: the generator's choices (products, amounts) follow
+                // the default rules; the importing ledger decides with its own.
+                let generator = SyntheticData(options: options, rules: try Rules.defaults())
                 let sink = try OutputSink(path: output)
                 try generator.generate { line in try sink.write(line) }
                 try sink.close()
@@ -120,10 +122,10 @@ extension ClientLedger {
         func run() throws {
             try runMapped {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
-                let rules = try Rules.defaults()
                 let (log, _) = try LedgerStores.create(db)
-                let ledger = Ledger(store: log, rules: rules)
-                section("1. A new ledger at \(db) (rules version \(rules.version))")
+                let ledger = try Ledger.open(store: log)
+                let rules = ledger.rules
+                section("1. A new ledger at \(db) (rules version \(rules.version); its first write adopts them in the log)")
 
                 let generator = SyntheticData(options: .init(clients: clients, events: events, seed: 7), rules: rules)
                 let started = Date()
@@ -197,16 +199,23 @@ extension ClientLedger {
                 let diff = try engine.diff(against: proposed)
                 print("diff \(diff.currentRulesVersion) → \(diff.proposedRulesVersion) (nothing written):")
                 for (change, count) in diff.counts.sorted(by: { $0.key < $1.key }) { print("  \(change): \(count)") }
-                let newEngine = try ProjectionEngine(store: log.projectionStore(), rules: proposed, asOf: now)
+                let adopted = try RulesInLog.adopt(
+                    proposed, reason: "demo: lower Silver and Gold thresholds", actor: "demo", store: log, clock: SystemClock())
+                print("rules adopt: RulesAdopted \(adopted.version) at position \(adopted.position ?? 0); every later decision uses them")
+                let inForce = try Ledger.open(store: log)
+                let newEngine = try ProjectionEngine(store: log.projectionStore(), rules: inForce.rules, asOf: now)
                 let status = try newEngine.status()
                 print("with the new rules in force, the projections are " + (status.contains(where: \.stale) ? "stale" : "current"))
                 try newEngine.rebuild()
-                print("rebuilt with rules \(proposed.version): stale now? \(try newEngine.status().contains(where: \.stale) ? "yes" : "no")")
-                let reconciled = try Ledger(store: log, rules: proposed).reconcileTiers(asOf: now)
+                print("rebuilt with rules \(inForce.rulesVersion): stale now? \(try newEngine.status().contains(where: \.stale) ? "yes" : "no")")
+                let reconciled = try inForce.reconcileTiers(asOf: now)
                 print("tiers reconcile: \(reconciled.eventsWritten) TierChanged(reevaluated) appended")
-                let again = try Ledger(store: log, rules: proposed).reconcileTiers(asOf: now)
+                let again = try inForce.reconcileTiers(asOf: now)
                 print("tiers reconcile again: \(again.eventsWritten) written")
                 try newEngine.catchUp()
+                let history = try RulesInLog.adoptions(in: log)
+                print("rules history: " + history.map { "\($0.adoption.version) at \($0.position)" }.joined(separator: ", ")
+                    + "; decisions naming rules not in the log: \(try RulesInLog.unresolvedVersions(in: log).values.reduce(0, +))")
 
                 section("8. Tamper evidence")
                 let verify = try log.verifyChain()
