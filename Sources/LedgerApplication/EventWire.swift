@@ -7,15 +7,26 @@ import LedgerStorage
 public enum EventWire {
     /// One stored event as a JSON object in the output form (schemas/output-conventions.md):
     /// its payload and metadata embedded as JSON, amounts as decimal strings.
-    public static func json(_ event: RecordedEvent) throws -> String {
+    /// With `personal`, personal fields are shown opened (or null once erased); without it,
+    /// in their sealed form.
+    public static func json(_ event: RecordedEvent, personal: PersonalDataReader? = nil) throws -> String {
         var w = JSONWriter(capacity: 256, forDisplay: true)
         w.beginObject()
-        try fields(of: event, into: &w)
+        try fields(of: event, personal: personal, into: &w)
         w.endObject()
         return w.text
     }
 
-    private static func fields(of event: RecordedEvent, into w: inout JSONWriter) throws {
+    /// With the payload already read (and opened) by the caller.
+    public static func json(_ event: RecordedEvent, payload: EventPayload) throws -> String {
+        var w = JSONWriter(capacity: 256, forDisplay: true)
+        w.beginObject()
+        try fields(of: event, personal: nil, payload: payload, into: &w)
+        w.endObject()
+        return w.text
+    }
+
+    private static func fields(of event: RecordedEvent, personal: PersonalDataReader?, payload: EventPayload? = nil, into w: inout JSONWriter) throws {
         w.key("position"); w.int(event.position)
         w.key("stream"); w.string(event.stream)
         w.key("version"); w.int(event.version)
@@ -24,7 +35,7 @@ public enum EventWire {
         w.key("schemaVersion"); w.int(Int64(event.schemaVersion))
         w.key("occurredAt"); w.string(event.occurredAt)
         w.key("recordedAt"); w.string(event.recordedAt)
-        w.key("data"); w.raw(try displayData(of: event))
+        w.key("data"); w.raw(try payload?.dataJSON(forDisplay: true) ?? displayData(of: event, personal: personal))
         w.key("metadata")
         if let metadata = try? JSONParser.parse(event.metadata) { w.value(metadata) } else { w.string(event.metadata) }
         w.key("hash"); w.string(event.hash.hexString)
@@ -32,8 +43,11 @@ public enum EventWire {
 
     /// The payload in the output form: a client or campaign payload, or a `RulesAdopted`
     /// (its rules document in the output form too).
-    static func displayData(of event: RecordedEvent) throws -> String {
-        guard event.type == RulesAdoption.type else { return try StoredEvents.payload(of: event).dataJSON(forDisplay: true) }
+    public static func displayData(of event: RecordedEvent, personal: PersonalDataReader?) throws -> String {
+        guard event.type == RulesAdoption.type else {
+            let payload = try StoredEvents.payload(of: event)
+            return try (personal?.reveal(payload, of: event) ?? payload).dataJSON(forDisplay: true)
+        }
         let adoption: RulesAdoption
         do throws(FieldError) {
             adoption = try RulesAdoption.decode(data: event.data)
@@ -51,10 +65,12 @@ public enum EventWire {
 
     /// An exported event: every stored field, data and metadata also as their exact stored
     /// text (the hash covers those bytes), and the hash of the event before it in the log.
-    public static func exportLine(_ exported: ExportedEvent) throws -> String {
+    /// `data` shows personal fields opened (null once erased); `dataText` keeps the stored
+    /// (sealed) text the hash covers.
+    public static func exportLine(_ exported: ExportedEvent, personal: PersonalDataReader? = nil) throws -> String {
         var w = JSONWriter(capacity: 512, forDisplay: true)
         w.beginObject()
-        try fields(of: exported.event, into: &w)
+        try fields(of: exported.event, personal: personal, into: &w)
         w.key("dataText"); w.string(exported.event.data)
         w.key("metadataText"); w.string(exported.event.metadata)
         w.key("previousHash"); w.string(exported.previousHash.hexString)
@@ -70,6 +86,8 @@ public struct AuditExport {
     public var exportedAt: Timestamp
     public var events: [ExportedEvent]
     public var head: ChainHead
+    /// Opens the personal fields of the exported events.
+    let personal: PersonalDataReader
 
     /// Reads the client's events and the log's head in one snapshot.
     public init(client: String, from store: any EventStore, at moment: Timestamp) throws {
@@ -78,6 +96,7 @@ public struct AuditExport {
         self.exportedAt = moment
         self.events = events
         self.head = head
+        self.personal = PersonalDataReader(store: store)
     }
 
     /// Whether every exported event's hash verifies.
@@ -94,6 +113,6 @@ public struct AuditExport {
         header.key("headHash"); header.string(head.hash.hexString)
         header.key("canonicalForm"); header.string("schemas/hash-chain.md")
         header.endObject()
-        return [header.text] + (try events.map(EventWire.exportLine))
+        return [header.text] + (try events.map { try EventWire.exportLine($0, personal: personal) })
     }
 }

@@ -29,7 +29,7 @@ extension Ledger {
             throw InputError(line: nil, field: "client", problem: "no client \(clientId) in the ledger (no event has its id)")
         }
         var steps: [HistoryStep] = []
-        try streams.fold(clientId, asOf: asOf, knownAt: knownAt) { event, payload, state in
+        try readingStreams.fold(clientId, asOf: asOf, knownAt: knownAt) { event, payload, state in
             steps.append(HistoryStep(
                 event: event, payload: payload, metadata: EventMetadata(json: event.metadata), stateAfter: state,
                 pointsAvailable: state.pointsAvailable(at: event.occurredMoment)))
@@ -51,9 +51,13 @@ public enum ClientReading: Sendable {
 extension Ledger {
     /// A client's state folded from its stream, optionally only from events that occurred
     /// at or before `asOf` and were recorded at or before `knownAt`.
+    /// Personal fields are opened (or read as erased).
     public func clientState(_ clientId: String, asOf: Timestamp? = nil, knownAt: Timestamp? = nil) throws -> ClientState {
-        try streams.fold(clientId, asOf: asOf, knownAt: knownAt)
+        try readingStreams.fold(clientId, asOf: asOf, knownAt: knownAt)
     }
+
+    /// Folds client streams for a reader: as `streams`, with personal fields opened.
+    public var readingStreams: StreamFold { StreamFold(store: store, rules: rules, personal: PersonalDataReader(store: store)) }
 
     /// A client as of a moment, for a reader that must tell "no such client" from "not
     /// registered yet at that moment": a cut before the registration is an answer (no state

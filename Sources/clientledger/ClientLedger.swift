@@ -18,7 +18,7 @@ struct ClientLedger: ParsableCommand {
         subcommands: [
             Init.self, Import.self, Append.self, Events.self, History.self, ClientCommand.self, Audit.self,
             RulesCommand.self, Tiers.self, Points.self, Projections.self, Membership.self, Eligibility.self,
-            Metrics.self, Insight.self, Seed.self, Demo.self,
+            Metrics.self, Insight.self, Forget.self, Seed.self, Demo.self,
         ]
     )
 

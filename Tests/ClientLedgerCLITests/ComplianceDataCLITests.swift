@@ -131,6 +131,54 @@ struct ComplianceDataCLITests {
             #expect(runCLI(["import", "--db", workspace.db, forged]).status == 65)
         }
     }
+
+    @Test("forget: client show, history, events and audit export show the name erased; the chain and tools/verify_chain.py still verify")
+    func forgetThroughTheExecutable() throws {
+        try withWorkspace { (workspace) throws in
+            try EndToEndTests.ledgerWithBase(workspace)
+            // base.jsonl: C100 "Li Na", C101 "Wang Fang"; C102 was offboarded in 2025.
+            let before = runCLI(["client", "show", "C100", "--db", workspace.db, "--format", "json"])
+            #expect((try EndToEndTests.jsonObject(before.stdout))["name"] as? String == "Li Na")
+            #expect(try eventCount(workspace.db, where: "data LIKE '%Li Na%'") == 0, "the name is stored sealed")
+            let refused = runCLI(["forget", "C100", "--reason", "request", "--db", workspace.db])
+            #expect(refused.status == 65, "not offboarded: \(refused.stderr)")
+            #expect(refused.stderr.contains("--override-retention") || refused.stderr.contains("overrideRetention"), "\(refused.stderr)")
+            let total = try eventCount(workspace.db, includingRules: true)
+
+            let forgot = runCLI(["forget", "C100", "--reason", "erasure request", "--requested-by", "dpo",
+                                 "--override-retention", "client asked; no retention duty", "--db", workspace.db, "--format", "json"])
+            #expect(forgot.status == 0, "\(forgot.stderr)")
+            let outcome = try EndToEndTests.jsonObject(forgot.stdout)
+            #expect(outcome["keyDestroyed"] as? Bool == true)
+            #expect(outcome["retentionOverride"] as? String == "client asked; no retention duty")
+            #expect(try eventCount(workspace.db, includingRules: true) == total + 1)
+
+            let shown = try EndToEndTests.jsonObject(runCLI(["client", "show", "C100", "--db", workspace.db, "--format", "json"]).stdout)
+            #expect(shown["name"] is NSNull, "\(shown)")
+            #expect(shown["personalDataErasedAt"] is String)
+            #expect(runCLI(["client", "show", "C100", "--db", workspace.db]).stdout.contains("(erased)"))
+            // Every other fact stays: C101 keeps its name, C100 its trades and points.
+            #expect((try EndToEndTests.jsonObject(runCLI(["client", "show", "C101", "--db", workspace.db, "--format", "json"]).stdout))["name"] as? String == "Wang Fang")
+            #expect((shown["pointsLifetime"] as? NSNumber)?.intValue ?? 0 > 0)
+
+            let history = try EndToEndTests.jsonArray(runCLI(["history", "C100", "--db", workspace.db, "--format", "json"]).stdout)
+            let registration = try #require(history.first?["event"] as? [String: Any])
+            #expect((registration["data"] as? [String: Any])?["name"] is NSNull)
+            #expect((history.last?["event"] as? [String: Any])?["type"] as? String == "ClientDataErased")
+            let events = runCLI(["events", "--client", "C100", "--db", workspace.db, "--format", "json"])
+            #expect(!events.stdout.contains("Li Na"))
+            let export = runCLI(["audit", "export", "C100", "--db", workspace.db])
+            #expect(export.status == 0, "old events' hashes still verify: \(export.stderr)")
+            #expect(!export.stdout.contains("Li Na"))
+            #expect(runCLI(["audit", "verify", "--db", workspace.db]).status == 0)
+            let script = repositoryRoot().appendingPathComponent("tools/verify_chain.py").path
+            #expect(try runTool("python3", [script, workspace.db, "--quiet"]).status == 0)
+            // The same base file again: every fact, C100's registration included, is already stored.
+            let again = runCLI(["import", "--db", workspace.db, try EndToEndTests.baseFile()])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stdout.contains("15 already stored"), "\(again.stdout)")
+        }
+    }
 }
 
 /// Stored rows matching a condition, in position order.

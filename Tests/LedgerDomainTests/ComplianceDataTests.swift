@@ -211,3 +211,153 @@ struct SuitabilityFlagTests {
         }
     }
 }
+
+/// Whether `needle` occurs anywhere in the bytes of a file (false when there is no file).
+private func fileContains(_ path: String, _ needle: [UInt8]) -> Bool {
+    guard !needle.isEmpty, let data = FileManager.default.contents(atPath: path) else { return false }
+    let bytes = [UInt8](data)
+    guard bytes.count >= needle.count else { return false }
+    let first = needle[0]
+    var index = 0
+    while index <= bytes.count - needle.count {
+        if bytes[index] == first, Array(bytes[index..<(index + needle.count)]) == needle { return true }
+        index += 1
+    }
+    return false
+}
+
+@Suite("Erasure: personal fields sealed with a per-client key; forget destroys the key and the chain still verifies")
+struct ErasureTests {
+    static let name = "Ouyang Xiaoming-Unique"
+    static let lines = [
+        line("ClientRegistered", "C1", "2026-01-02T09:00:00Z",
+             #"{"name":"\#(name)","segment":"retail","investorType":"ordinary","branch":"Shanghai"}"#,
+             eventId: "00000000-0000-4000-8000-00000000e001"),
+        line("FundsDeposited", "C1", "2026-01-03T09:00:00Z", #"{"amount":150000.00}"#),
+        line("ClientProfileUpdated", "C1", "2026-01-04T09:00:00Z", #"{"name":"\#(name) Jr"}"#,
+             eventId: "00000000-0000-4000-8000-00000000e002"),
+    ]
+
+    private func files(_ ledger: Ledger) -> [String] {
+        [ledger.store.location, ledger.store.location + "-wal"]
+    }
+
+    @Test("after forget no byte of the name or the key is in the database file or its WAL; the facts stay; the chain verifies")
+    func forgetLeavesNoBytes() throws {
+        try withTemporaryLedger { direct in
+            let ledger = try Ledger.open(store: direct.store)
+            try ledger.importLines(Self.lines)
+            // Stored sealed: the hash covers the ciphertext, the name is nowhere in the files.
+            let stored = try ledger.storedEvents(of: "C1")
+            #expect(stored[0].event.data.contains(#""name":{"sealed":""#), "\(stored[0].event.data)")
+            for path in files(ledger) { #expect(!fileContains(path, Array(Self.name.utf8)), "\(path) holds the name") }
+            let key = try #require(try ledger.store.personalDataKey(stream: "client/C1"))
+            #expect(key.count == 32)
+            #expect(files(ledger).contains { fileContains($0, key) }, "the byte search must find the key before forget")
+            #expect(try ledger.clientState("C1").name == Self.name + " Jr")
+            // An idempotent retry of a sealed fact is recognised as the same fact.
+            #expect(try ledger.importLines([Self.lines[0]]).alreadyStored == 1)
+            #expect(throws: InputError.self) {
+                try ledger.importLines([Self.lines[0].replacingOccurrences(of: Self.name, with: "Someone Else")])
+            }
+
+            let outcome = try ledger.forget("C1", reason: "erasure request", requestedBy: "dpo", overrideRetention: "client request, not offboarded")
+            #expect(outcome.keyDestroyed && outcome.purged && !outcome.alreadyErased)
+            #expect(try ledger.store.personalDataKey(stream: "client/C1") == nil)
+            for path in files(ledger) {
+                #expect(!fileContains(path, key), "\(path) still holds the key")
+                #expect(!fileContains(path, Array(Self.name.utf8)), "\(path) holds the name")
+            }
+            #expect(try ledger.store.verifyChain().isIntact)
+            let state = try ledger.clientState("C1")
+            #expect(PersonalField.isErased(state.name))
+            #expect(state.netAssets == Money(cents: 15_000_000))
+            #expect(state.segment == .retail)
+            let erased = try #require(try ledger.storedEvents(of: "C1").last)
+            #expect(erased.payload == .clientDataErased(reason: "erasure request", requestedBy: "dpo", retentionOverride: "client request, not offboarded"))
+            // Retries still work: the same fact is already stored, whatever its erased name.
+            #expect(try ledger.importLines([Self.lines[0]]).alreadyStored == 1)
+            // No new personal data for an erased client; other facts are taken.
+            #expect(throws: InputError.self) {
+                try ledger.importLines([line("ClientProfileUpdated", "C1", "2026-01-05T09:00:00Z", #"{"name":"New"}"#)])
+            }
+            try ledger.importLines([line("FundsDeposited", "C1", "2026-01-05T09:00:00Z", #"{"amount":10.00}"#)])
+            // Forgetting again writes nothing.
+            let head = try ledger.store.head()
+            #expect(try ledger.forget("C1", reason: "again", requestedBy: "dpo", overrideRetention: nil).alreadyErased)
+            #expect(try ledger.store.head() == head)
+        }
+    }
+
+    @Test("refused before the retention period (not offboarded; offboarded less than 20 years ago) without an override; nothing written")
+    func retention() throws {
+        try withTemporaryLedger { direct in
+            let ledger = try Ledger.open(store: direct.store)
+            try ledger.importLines([
+                Self.lines[0],
+                registrationLine("C2", "2026-01-02T09:00:00Z"),
+                line("ClientOffboarded", "C2", "2026-01-03T09:00:00Z", #"{"reason":"closed"}"#),
+                registrationLine("C3", "2000-01-02T09:00:00Z"),
+                line("ClientOffboarded", "C3", "2005-01-03T09:00:00Z", #"{"reason":"closed"}"#),
+            ])
+            let head = try ledger.store.head()
+            for client in ["C1", "C2"] {
+                do {
+                    _ = try ledger.forget(client, reason: "request", requestedBy: "dpo", overrideRetention: nil)
+                    Issue.record("\(client): forget before the retention period was not refused")
+                } catch let error as InputError {
+                    #expect(error.field == "overrideRetention", "\(error)")
+                }
+            }
+            #expect(try ledger.store.head() == head)
+            #expect(try ledger.store.personalDataKey(stream: "client/C2") != nil)
+            // Offboarded in 2005: the 20 years have passed; no override needed, none recorded.
+            let outcome = try ledger.forget("C3", reason: "request", requestedBy: "dpo", overrideRetention: "not needed")
+            #expect(outcome.retentionOverride == nil)
+            #expect(outcome.retentionEnds == "2025-01-03T09:00:00.000Z")
+            #expect(try ledger.storedEvents(of: "C3").last?.payload == .clientDataErased(reason: "request", requestedBy: "dpo", retentionOverride: nil))
+            // The retention period comes from the rules in force.
+            let five = try Rules(yaml: Rules.defaultYAML + "\nretention:\n  personalDataYears: 5\n")
+            #expect(five.personalDataRetentionYears == 5)
+            #expect(five.version != defaultRules.version)
+            #expect(try RulesAdoption.decode(data: RulesAdoption(rules: five, reason: "x").dataJSON).rules == five)
+            #expect(defaultRules.version == "d5890061e96ad5a0", "the default rules' version does not change with the new key")
+        }
+    }
+
+    @Test("a name stored in clear text (a ledger written before encryption) cannot be erased: refused, nothing written")
+    func legacyPlainText() throws {
+        try withTemporaryLedger { direct in
+            // As the ledger wrote it before personal data was encrypted: the name in clear.
+            let legacy = NewEvent(
+                eventId: "00000000-0000-4000-8000-00000000e003", stream: "client/C9", type: "ClientRegistered",
+                occurredAt: at("2026-01-02T09:00:00Z"),
+                data: #"{"name":"Plain Name","segment":"retail","investorType":"ordinary","branch":"B"}"#)
+            try direct.store.append([legacy])
+            let ledger = try Ledger.open(store: direct.store)
+            #expect(try ledger.clientState("C9").name == "Plain Name")
+            let head = try ledger.store.head()
+            #expect(throws: InputError.self) {
+                _ = try ledger.forget("C9", reason: "request", requestedBy: "dpo", overrideRetention: "test")
+            }
+            #expect(try ledger.store.head() == head)
+            // A retry of the legacy fact is still the same fact.
+            let retry = line("ClientRegistered", "C9", "2026-01-02T09:00:00Z", #"{"name":"Plain Name","segment":"retail","investorType":"ordinary","branch":"B"}"#,
+                             eventId: "00000000-0000-4000-8000-00000000e003")
+            #expect(try ledger.importLines([retry]).alreadyStored == 1)
+        }
+    }
+
+    @Test("the sealed form is the ledger's own: an import line giving it is refused naming data.name")
+    func sealedFormNotImportable() throws {
+        do {
+            _ = try parseLines(line("ClientRegistered", "C1", "2026-01-02T09:00:00Z", #"{"name":{"sealed":"00ff"},"segment":"retail","investorType":"ordinary","branch":"B"}"#))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.field == "data.name", "\(error)")
+        }
+        #expect(throws: InputError.self) {
+            _ = try parseLines(line("ClientDataErased", "C1", "2026-01-02T09:00:00Z", #"{"reason":"x","requestedBy":"y"}"#))
+        }
+    }
+}

@@ -23,7 +23,12 @@ public struct ClientView: Encodable, Sendable {
         public var source: String
     }
 
-    public var clientId, name, segment, investorType, branch: String
+    public var clientId: String
+    /// The client's name; null once its personal data was erased (`forget`).
+    @NullEncoded public var name: String?
+    public var segment, investorType, branch: String
+    /// When the client's personal data was erased (null: never).
+    @NullEncoded public var personalDataErasedAt: String?
     /// The stream version of the last event folded.
     public var version: Int64
     @NullEncoded public var registeredAt: String?
@@ -45,7 +50,8 @@ public struct ClientView: Encodable, Sendable {
     /// The client as folded up to `asOf`, with the figures the rules give at that moment.
     public init(_ state: ClientState, rules: Rules, asOf: Timestamp) {
         clientId = state.clientId
-        name = state.name
+        name = PersonalField.isPlain(state.name) ? state.name : nil
+        personalDataErasedAt = state.erasedAt?.iso8601
         segment = state.segment.rawValue
         investorType = state.investorType.rawValue
         branch = state.branch
@@ -85,7 +91,7 @@ public struct ClientView: Encodable, Sendable {
     public var text: String {
         let offboarded = offboardedAt.map { "   offboarded \($0)" } ?? ""
         var lines: [String] = [
-            "client \(clientId.escapedForDisplay())  \(name.escapedForDisplay())  (\(segment), \(investorType), branch \(branch.escapedForDisplay()))",
+            "client \(clientId.escapedForDisplay())  \(name?.escapedForDisplay() ?? "(erased)")  (\(segment), \(investorType), branch \(branch.escapedForDisplay()))",
             "  registered        \(registeredAt ?? "-")\(offboarded)",
             "  tier              \(tier) since \(tierSince ?? "-")",
             "  points available  \(pointsAvailable)   (lifetime \(pointsLifetime), qualifying \(pointsQualifying), redeemed \(pointsRedeemed), expired \(pointsExpired), adjusted \(pointsAdjusted))",

@@ -14,7 +14,7 @@ public enum HistoryView {
         return CSV.row([
             String(step.event.position), String(step.event.version), step.event.type, step.event.occurredAt,
             step.event.recordedAt, step.metadata.causationId ?? "", state.tier.rawValue, String(step.pointsAvailable),
-            state.netAssets.decimalText, try StoredEvents.payload(of: step.event).dataJSON(forDisplay: true),
+            state.netAssets.decimalText, step.payload.dataJSON(forDisplay: true),
         ])
     }
 
@@ -23,7 +23,7 @@ public enum HistoryView {
         let state = step.stateAfter
         var w = JSONWriter(capacity: 512, forDisplay: true)
         w.beginObject()
-        w.key("event"); w.raw(try EventWire.json(step.event))
+        w.key("event"); w.raw(try EventWire.json(step.event, payload: step.payload))
         w.key("stateAfter"); w.beginObject()
         w.key("tier"); w.string(state.tier.rawValue)
         w.key("pointsAvailable"); w.int(step.pointsAvailable)

@@ -57,3 +57,47 @@ extension ClientLedger.Audit {
         }
     }
 }
+
+extension ClientLedger {
+    struct Forget: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compliance: erase a client's personal data (its name) and append ClientDataErased; every other fact stays.",
+            discussion: """
+                Destroys the client's personal-data key (the name is stored only encrypted with it), leaving
+                no copy in the database file or its WAL, and appends ClientDataErased in the same
+                transaction. Afterwards history, client show, events and exports show the name as erased
+                (null), and audit verify still passes. Refused (exit 65, nothing written) before the
+                retention period of the rules in force has passed — 20 years after offboarding by
+                default; a client not offboarded has not started it — unless --override-retention says
+                why, which is recorded in the event. A name stored before the ledger encrypted personal
+                data cannot be erased (exit 65). Running it again for an erased client writes nothing.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Client id.") var client: String
+        @Option(help: "Why the data is erased (recorded in the event).") var reason: String
+        @Option(help: "Who asked for the erasure (recorded in the event).") var requestedBy: String = "cli"
+        @Option(help: "Erase before the retention period has passed, for this reason (recorded in the event).")
+        var overrideRetention: String?
+        @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+        func run() throws {
+            try runMapped {
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: false))
+                let outcome = try ledger.forget(client, reason: reason, requestedBy: requestedBy, overrideRetention: overrideRetention)
+                if format == .json {
+                    print(try jsonText(outcome))
+                } else if outcome.alreadyErased {
+                    print("client \(client)'s personal data was erased already: nothing written")
+                } else {
+                    var text = "erased client \(client)'s personal data: key destroyed, ClientDataErased at position \(outcome.position ?? 0)"
+                    if let override = outcome.retentionOverride { text += " (retention overridden: \(override.escapedForDisplay()))" }
+                    print(text)
+                }
+                if !outcome.purged {
+                    printError("warning: another connection was reading the ledger, so its WAL could not be truncated yet; run the same forget again to finish")
+                }
+            }
+        }
+    }
+}

@@ -187,13 +187,16 @@ extension ClientLedger {
                     occurredTo: try until.map { try parseMoment($0, option: "--until") }, limit: limit)
                 var rows: [[String]] = []
                 var first = true
+                // Personal fields are shown opened, or null once erased (the stored text is sealed).
+                let personal = PersonalDataReader(store: log)
                 if format == .json { print("[") }
                 try log.scan(query) { event in
                     if format == .json {
-                        print((first ? "" : ",") + (try EventWire.json(event)))
+                        print((first ? "" : ",") + (try EventWire.json(event, personal: personal)))
                         first = false
                     } else {
-                        rows.append([String(event.position), event.stream, String(event.version), event.type, event.occurredAt, event.data])
+                        rows.append([String(event.position), event.stream, String(event.version), event.type, event.occurredAt,
+                                     try EventWire.displayData(of: event, personal: personal)])
                     }
                     return true
                 }

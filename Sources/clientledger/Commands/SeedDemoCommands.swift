@@ -106,7 +106,7 @@ final class OutputSink {
 extension ClientLedger {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, a rules change, verify.")
+            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, rules adopt, audit suitability, forget, verify.")
 
         @Option(help: "Demo database (recreated on every run).")
         var db: String = "clientledger-demo.db"
@@ -217,7 +217,21 @@ extension ClientLedger {
                 print("rules history: " + history.map { "\($0.adoption.version) at \($0.position)" }.joined(separator: ", ")
                     + "; decisions naming rules not in the log: \(try RulesInLog.unresolvedVersions(in: log).values.reduce(0, +))")
 
-                section("8. Tamper evidence")
+                section("8. Compliance: suitability flags and erasure")
+                let suitability = try SuitabilityReport(store: log, from: nil, to: nil)
+                let reasons = Dictionary(grouping: suitability.flags, by: \.reason).mapValues(\.count)
+                print("audit suitability: \(suitability.flags.count) purchases flagged ("
+                    + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    + "), \(suitability.acknowledgements.count) warnings acknowledged")
+                let forgotten = busiest[busiest.count - 1].0
+                let erasure = try inForce.forget(
+                    forgotten, reason: "demo: erasure request", requestedBy: "demo",
+                    overrideRetention: "demo: erased before the retention period")
+                let after = try inForce.clientState(forgotten)
+                print("forget \(forgotten): key destroyed \(erasure.keyDestroyed ? "yes" : "no"), ClientDataErased at position \(erasure.position ?? 0); "
+                    + "name now \(PersonalField.display(after.name)), net assets still \(after.netAssets.decimalText) CNY, tier \(after.tier.rawValue)")
+
+                section("9. Tamper evidence")
                 let verify = try log.verifyChain()
                 print(verify.isIntact
                     ? "chain intact: \(verify.eventsChecked) events, head \(verify.headHash)"
@@ -227,6 +241,9 @@ extension ClientLedger {
                 print("     clientledger metrics retention --db \(db)")
                 print("     clientledger insight churn --band high --db \(db)")
                 print("     clientledger events --client \(busiest[0].0) --db \(db)")
+                print("     clientledger audit suitability --db \(db)")
+                print("     clientledger rules history --db \(db)")
+                print("     clientledger history \(forgotten) --db \(db)")
                 print("     python3 tools/verify_chain.py \(db)")
             }
         }
