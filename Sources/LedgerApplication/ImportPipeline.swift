@@ -54,6 +54,7 @@ extension Ledger {
                 let queue = PlannedChunks(capacity: 32)
                 let book = try campaignBook(reader: store)
                 let context = UncheckedLedger(ledger: self, logWasEmpty: session.lastPosition == 0, warm: warm, book: book)
+                try recordRulesIfNeeded(session)
                 let planner = Thread {
                     let ledger = context.ledger
                     var report = ImportReport()

@@ -20,6 +20,10 @@ public final class Ledger {
     var warmClients = WarmClients(capacity: 50_000)
     /// Campaign points per campaign summed from the log so far (see `campaignBook`).
     var campaignUsage = CampaignUsage()
+    /// Whether the first write adopts the default rules in the log (`Ledger.open` on a log
+    /// with no `RulesAdopted` yet). A ledger made with `init` decides with the rules it is
+    /// given and records nothing about them: for tests and what-if work.
+    var recordsRulesInLog = false
 
     public init(store: any EventStore, rules: Rules, clock: any LedgerClock = SystemClock()) {
         self.store = store
@@ -42,6 +46,7 @@ public final class Ledger {
         let result = try store.write { session in
             var states = StateCache(ledger: self, reader: store, session: session)
             states.book = try campaignBook(reader: store)
+            try recordRulesIfNeeded(session)
             let result = try body(session, &states)
             kept = states.takeClients()
             return result
@@ -173,6 +178,9 @@ public final class Ledger {
         var line: Int
         /// For a decision, the name its id is derived from (see `decisionId(name:attempt:)`).
         var decisionIdName: String? = nil
+        /// For a fact with personal fields, its payload: sealed with the client's key when it
+        /// is appended (`PersonalData`), so that only ciphertext is stored.
+        var personal: EventPayload? = nil
     }
 
     /// Checks one fact against the state of its stream, runs the policies, and adds the rows
@@ -193,7 +201,13 @@ public final class Ledger {
         let stream = event.subject.stream
         let data = event.dataJSON
         if let stored = try states.storedEvent(id: event.eventId) {
-            guard stored.stream == stream, stored.type == event.type.rawValue, stored.data == data else {
+            var same = stored.data == data
+            if !same, stored.stream == stream, !event.payload.personalFields.isEmpty {
+                same = PersonalData.sameFact(
+                    storedData: stored.data, incoming: event.payload, stream: stream, eventId: event.eventId,
+                    key: try states.personalDataKey(stream: stream))
+            }
+            guard stored.stream == stream, stored.type == event.type.rawValue, same else {
                 throw InputError(line: event.line, field: "eventId", problem: "\(event.eventId) is already stored at position \(stored.position) for a different event")
             }
             report.alreadyStored += 1
@@ -209,6 +223,11 @@ public final class Ledger {
             var state = try states.client(clientId)
             versionBefore = state.version
             try checkExpected(event, current: versionBefore)
+            if let erasedAt = state.erasedAt, let field = event.payload.personalFields.first?.field {
+                throw InputError(
+                    line: event.line, field: "data.\(field)",
+                    problem: "client \(clientId)'s personal data was erased at \(erasedAt.iso8601); the ledger takes no new personal data for it")
+            }
             do {
                 if LateFactPolicy.isLate(event.payload, at: event.occurredAt, state: state) {
                     // A late fact: judged in world time, later decisions corrected.
@@ -260,7 +279,8 @@ public final class Ledger {
             }
             rows.append(PlannedRow(
                 event: newEvent, version: versionBefore + Int64(offset) + 1, isDecision: step.isDecision, line: event.line,
-                decisionIdName: idName))
+                decisionIdName: idName,
+                personal: !step.isDecision && !step.payload.personalFields.isEmpty ? step.payload : nil))
             if case .client(let clientId) = event.subject {
                 try states.logged(clientId, newEvent, isDecision: step.isDecision)
             }
@@ -279,6 +299,10 @@ public final class Ledger {
         var pendingDecisionPositions: [(Int, Int64)] = []
         for row in rows {
             var event = row.event
+            if let personal = row.personal {
+                let key = try session.personalDataKey(stream: event.stream, creating: PersonalCipher.newKey)
+                event.data = try PersonalData.seal(personal, stream: event.stream, eventId: event.eventId, key: key).dataJSON
+            }
             var attempt = 0
             let outcome: AppendOutcome
             while true {

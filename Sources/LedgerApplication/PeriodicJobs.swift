@@ -71,6 +71,7 @@ extension Ledger {
         }
         let cause = EventID.derived(from: "clientledger/job\n\(name)\n\(asOf.iso8601)")
         return try store.write { session in
+            try recordRulesIfNeeded(session)
             var report = JobReport()
             for clientId in try store.streamIds(category: "client") {
                 var state = try streams.fold(clientId)

@@ -87,6 +87,12 @@ struct StateCache {
         campaigns[state.campaignId] = state
     }
 
+    /// A stream's personal-data key, as the reads of this transaction see it.
+    func personalDataKey(stream: String) throws -> [UInt8]? {
+        if let session { return try session.personalDataKey(stream: stream) }
+        return try reader.personalDataKey(stream: stream)
+    }
+
     func storedEvent(id: String) throws -> StoredIdentity? {
         if logWasEmpty { return nil }
         if let session { return try session.storedEvent(id: id) }

@@ -43,10 +43,14 @@ public enum StoredEvents {
 public struct StreamFold {
     public let store: any EventStore
     public let rules: Rules
+    /// When set, personal fields are opened (or read as erased) before they are folded: for
+    /// the readers that show people their data (`history`, `client show`).
+    public var personal: PersonalDataReader?
 
-    public init(store: any EventStore, rules: Rules) {
+    public init(store: any EventStore, rules: Rules, personal: PersonalDataReader? = nil) {
         self.store = store
         self.rules = rules
+        self.personal = personal
     }
 
     /// The client's state after its events, calling `each` with every event, its payload and
@@ -60,7 +64,8 @@ public struct StreamFold {
     ) throws -> ClientState {
         var state = ClientState(clientId: clientId, adjustmentLotLifetimeDays: rules.lotLifetimeDays)
         try store.scan(EventQuery(stream: ClientState.stream(for: clientId), occurredTo: asOf, recordedTo: knownAt)) { event in
-            let payload = try StoredEvents.payload(of: event)
+            var payload = try StoredEvents.payload(of: event)
+            if let personal { payload = try personal.reveal(payload, of: event) }
             state.apply(payload, at: event.occurredMoment)
             state.version = event.version
             try each?(event, payload, state)

@@ -38,7 +38,7 @@ public enum LedgerSchema {
             """)
 
     /// Every migration, in order.
-    public static let migrations: [Migration] = [eventLog, CompactLog.migration]
+    public static let migrations: [Migration] = [eventLog, CompactLog.migration, PersonalKeys.migration]
 
     /// The triggers that make the log append-only; `audit verify` checks they are in place.
     public static let requiredTriggers = CompactLog.requiredTriggers

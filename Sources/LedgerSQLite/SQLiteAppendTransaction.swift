@@ -16,6 +16,7 @@ final class SQLiteAppendTransaction: AppendTransaction {
     private var recordedText: [UInt8]
     let recordedAt: String
     private let recordedMs: Int64
+    var recordedMoment: Timestamp { Timestamp(millisecondsSinceEpoch: recordedMs) }
     private var versions: [String: Int64] = [:]
     /// When the log was empty as the transaction began, the only stored ids are the ones
     /// written in it: a fixed-size filter of them says which can not be stored, so most

@@ -101,6 +101,14 @@ public protocol EventStore: AnyObject {
     func openReader() throws -> any EventStore
     /// The projections kept in the same database.
     func projectionStore() -> any ProjectionStore
+
+    /// The personal-data key of a stream (nil when it has none, or it was destroyed). Keys
+    /// live outside the chained events: they are the one thing of a ledger that is deleted.
+    func personalDataKey(stream: String) throws -> [UInt8]?
+    /// After a key was destroyed: leaves no copy of it in the store's files (for SQLite, the
+    /// WAL is written into the database file and truncated). False when another connection
+    /// kept it from completing; running it again later completes it.
+    func purgeDestroyedKeys() throws -> Bool
 }
 
 /// Appends inside one open write transaction: assigns positions and versions and extends
@@ -125,6 +133,13 @@ public protocol AppendTransaction: AnyObject {
     /// new transaction: for long imports committed in batches. Throws `conflict` when another
     /// writer committed in between, since what the caller planned rests on the old head.
     func commitAndContinue() throws
+
+    /// The personal-data key of a stream, counting keys made in this transaction.
+    func personalDataKey(stream: String) throws -> [UInt8]?
+    /// The stream's key, made with `newKey` (and kept with this transaction) when it has none.
+    func personalDataKey(stream: String, creating newKey: () -> [UInt8]) throws -> [UInt8]
+    /// Destroys the stream's key, overwriting it where it was stored; false when it had none.
+    func destroyPersonalDataKey(stream: String) throws -> Bool
 }
 
 extension AppendTransaction {

@@ -39,9 +39,13 @@ func eventColumnCount(_ db: String) throws -> Int64 {
     return try connection.scalarInt("SELECT count(*) FROM pragma_table_info('events')")
 }
 
-func eventCount(_ db: String, where condition: String = "1", _ bindings: [String] = []) throws -> Int64 {
+/// Events of client and campaign streams matching `condition`: what inputs and policies wrote.
+/// The rules adoptions (`ledger/rules`, written by the ledger's first write and `rules adopt`)
+/// are counted only with `includingRules`.
+func eventCount(_ db: String, where condition: String = "1", _ bindings: [String] = [], includingRules: Bool = false) throws -> Int64 {
     let connection = try Connection(path: db, mode: .readOnly)
-    return try connection.scalarInt("SELECT count(*) FROM events WHERE \(condition)", bindings)
+    let rules = includingRules ? "1" : "stream IS NOT 'ledger/rules'"
+    return try connection.scalarInt("SELECT count(*) FROM events WHERE \(rules) AND (\(condition))", bindings)
 }
 
 /// One stored event, looked up by id.

@@ -191,14 +191,14 @@ struct EndToEndTests {
             let accepted = runCLI(["append", "--db", workspace.db, event, "--expected-version", String(version)])
             #expect(accepted.status == 0, "\(accepted.stderr)")
             #expect(accepted.stdout.contains("appended"), "\(accepted.stdout)")
-            #expect(try eventCount(workspace.db) == before.count + 1)
+            #expect(try eventCount(workspace.db, includingRules: true) == before.count + 1)
             #expect(try eventCount(workspace.db, where: "stream = 'client/C100' AND version = ?", [String(version + 1)]) == 1)
 
             // Retrying the very same command (a lost reply) is a no-op, not a conflict.
             let retried = runCLI(["append", "--db", workspace.db, event, "--expected-version", String(version)])
             #expect(retried.status == 0, "\(retried.stderr)")
             #expect(retried.stdout.contains("already stored"), "\(retried.stdout)")
-            #expect(try eventCount(workspace.db) == before.count + 1)
+            #expect(try eventCount(workspace.db, includingRules: true) == before.count + 1)
         }
     }
 
@@ -220,7 +220,7 @@ struct EndToEndTests {
     func eventsFilters() throws {
         try withWorkspace { (workspace) throws in
             try Self.ledgerWithBase(workspace)
-            let total = try eventCount(workspace.db)
+            let total = try eventCount(workspace.db, includingRules: true)
 
             let all = runCLI(["events", "--db", workspace.db, "--format", "json"])
             #expect(all.status == 0, "\(all.stderr)")
@@ -283,7 +283,7 @@ struct EndToEndTests {
     func auditAndTamper() throws {
         try withWorkspace { (workspace) throws in
             try Self.ledgerWithBase(workspace)
-            let total = try eventCount(workspace.db)
+            let total = try eventCount(workspace.db, includingRules: true)
 
             let verify = runCLI(["audit", "verify", "--db", workspace.db])
             #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")

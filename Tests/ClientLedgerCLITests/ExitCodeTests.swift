@@ -132,15 +132,18 @@ struct ExitCodeTests {
         }
     }
 
-    @Test("import with a bad --rules file exits 65 and writes nothing")
-    func importWithBadRules() throws {
+    @Test("rules adopt of a bad rules file exits 65 and writes nothing; import takes no --rules (exit 64)")
+    func adoptBadRules() throws {
         try withWorkspace { (workspace) throws in
             #expect(runCLI(["init", "--db", workspace.db]).status == 0)
             let rules = try workspace.write("rules.yaml", "earning: {}\n")
-            let base = try badInputDirectory().appendingPathComponent("base.jsonl").path
-            let result = runCLI(["import", "--db", workspace.db, "--rules", rules, base])
+            let result = runCLI(["rules", "adopt", rules, "--reason", "test", "--db", workspace.db])
             #expect(result.status == 65, "\(result.stderr)")
-            #expect(try eventCount(workspace.db) == 0)
+            #expect(result.stderr.contains("earning"), "\(result.stderr)")
+            #expect(try eventCount(workspace.db, includingRules: true) == 0)
+            let base = try badInputDirectory().appendingPathComponent("base.jsonl").path
+            #expect(runCLI(["import", "--db", workspace.db, "--rules", rules, base]).status == 64)
+            #expect(try eventCount(workspace.db, includingRules: true) == 0)
         }
     }
 

@@ -260,6 +260,7 @@ struct TrustDefectTests {
         ["events"], ["history", "C102"], ["history", "C100"], ["client", "show", "C100"], ["client", "show", "C102"],
         ["membership"], ["membership", "C102"], ["eligibility", "C101"], ["eligibility", "--product", "OPT-05"],
         ["metrics", "retention"], ["projections", "status"], ["rules", "show"], ["audit", "verify"],
+        ["rules", "history"], ["audit", "suitability"],
         ["insight", "churn", "--as-of", "2025-09-01"], ["insight", "backtest", "--as-of", "2025-06-01"],
         ["insight", "service", "--as-of", "2025-12-31", "--by", "branch"], ["insight", "reassess", "--within", "3650"],
     ]

@@ -55,7 +55,9 @@ struct EarningPolicyTests {
             let awards = stored.filter { $0.type == "PointsAwarded" }
             guard let points = example.points else {
                 #expect(awards.isEmpty)
-                #expect(report.decisionsWritten == 0)
+                // A purchase without a valid risk assessment is flagged (SuitabilityPolicy): that
+                // is its only decision.
+                #expect(report.decisionsWritten == stored.filter { $0.type == "SuitabilityBreachFlagged" }.count)
                 return
             }
             try #require(awards.count == 1)

@@ -25,9 +25,11 @@ public struct ClientView: Encodable, Sendable {
 
     public var clientId: String
     /// The client's name: a personal field, null when the reader may not see it
-    /// (`withoutPersonalFields()`).
+    /// (`withoutPersonalFields()`) or once its personal data was erased (`forget`).
     @NullEncoded public var name: String?
     public var segment, investorType, branch: String
+    /// When the client's personal data was erased (null: never).
+    @NullEncoded public var personalDataErasedAt: String?
     /// The stream version of the last event folded.
     public var version: Int64
     @NullEncoded public var registeredAt: String?
@@ -49,7 +51,8 @@ public struct ClientView: Encodable, Sendable {
     /// The client as folded up to `asOf`, with the figures the rules give at that moment.
     public init(_ state: ClientState, rules: Rules, asOf: Timestamp) {
         clientId = state.clientId
-        name = state.name
+        name = PersonalField.isPlain(state.name) ? state.name : nil
+        personalDataErasedAt = state.erasedAt?.iso8601
         segment = state.segment.rawValue
         investorType = state.investorType.rawValue
         branch = state.branch
@@ -96,7 +99,7 @@ public struct ClientView: Encodable, Sendable {
     public var text: String {
         let offboarded = offboardedAt.map { "   offboarded \($0)" } ?? ""
         var lines: [String] = [
-            "client \(clientId.escapedForDisplay())  \((name ?? "-").escapedForDisplay())  (\(segment), \(investorType), branch \(branch.escapedForDisplay()))",
+            "client \(clientId.escapedForDisplay())  \(name?.escapedForDisplay() ?? (personalDataErasedAt == nil ? "-" : "(erased)"))  (\(segment), \(investorType), branch \(branch.escapedForDisplay()))",
             "  registered        \(registeredAt ?? "-")\(offboarded)",
             "  tier              \(tier) since \(tierSince ?? "-")",
             "  points available  \(pointsAvailable)   (lifetime \(pointsLifetime), qualifying \(pointsQualifying), redeemed \(pointsRedeemed), expired \(pointsExpired), adjusted \(pointsAdjusted))",

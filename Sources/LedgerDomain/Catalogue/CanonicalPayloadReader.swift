@@ -85,7 +85,8 @@ public struct CanonicalPayloadReader {
                 let reason = choice("reason", TierChangeReason.self)
             else { return nil }
             return .tierChanged(from: from, to: to, reason: reason)
-        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected, .campaignEnrolled:
+        case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected, .campaignEnrolled,
+             .suitabilityWarningAcknowledged, .suitabilityBreachFlagged, .clientDataErased:
             return nil  // rare: the full parser reads them
         }
     }

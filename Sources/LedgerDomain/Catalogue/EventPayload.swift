@@ -20,6 +20,9 @@ public enum EventType: String, CaseIterable, Sendable {
     case tierChanged = "TierChanged"
     case pointsCorrected = "PointsCorrected"
     case campaignDefined = "CampaignDefined"
+    case suitabilityWarningAcknowledged = "SuitabilityWarningAcknowledged"
+    case suitabilityBreachFlagged = "SuitabilityBreachFlagged"
+    case clientDataErased = "ClientDataErased"
     case campaignLaunched = "CampaignLaunched"
     case campaignClosed = "CampaignClosed"
     case campaignEnrolled = "CampaignEnrolled"
@@ -27,7 +30,7 @@ public enum EventType: String, CaseIterable, Sendable {
     /// Decisions are written only by the ledger's policies; imports and appends refuse them.
     public var isDecision: Bool {
         switch self {
-        case .pointsAwarded, .pointsExpired, .tierChanged, .pointsCorrected, .campaignEnrolled: return true
+        case .pointsAwarded, .pointsExpired, .tierChanged, .pointsCorrected, .campaignEnrolled, .suitabilityBreachFlagged: return true
         default: return false
         }
     }
@@ -79,6 +82,14 @@ public enum EventPayload: Sendable, Equatable {
     /// an award that was never written, the fact that should have earned it), after a late
     /// fact. `lotAwardedAt` names the lot: the award's moment, or the expired lot's.
     case pointsCorrected(points: Int64, corrects: String, decision: CorrectedDecision, lotAwardedAt: Timestamp, reason: CorrectionReason)
+    /// The client insisted on an unsuitable product after a written warning (`warningRef`).
+    case suitabilityWarningAcknowledged(productId: String, warningRef: String)
+    /// A purchase that did not match the client's valid assessment (SPEC §4 matching).
+    case suitabilityBreachFlagged(productId: String, productRisk: ProductRisk, clientLevel: RiskLevel?, reason: SuitabilityBreachReason)
+    /// The client's personal-data key was destroyed (`forget`): its personal fields read as
+    /// erased from now on. `retentionOverride` says why it happened before the retention
+    /// period had passed.
+    case clientDataErased(reason: String, requestedBy: String, retentionOverride: String?)
     case campaignDefined(name: String, definition: JSONObject)
     /// `excluded`: clients the target matched but suitability left out, per failed check.
     case campaignLaunched(note: String?, excluded: [EligibilityCheck: Int64])
@@ -108,6 +119,9 @@ public enum EventPayload: Sendable, Equatable {
         case .tierChanged: return .tierChanged
         case .pointsCorrected: return .pointsCorrected
         case .campaignDefined: return .campaignDefined
+        case .suitabilityWarningAcknowledged: return .suitabilityWarningAcknowledged
+        case .suitabilityBreachFlagged: return .suitabilityBreachFlagged
+        case .clientDataErased: return .clientDataErased
         case .campaignLaunched: return .campaignLaunched
         case .campaignClosed: return .campaignClosed
         case .campaignEnrolled: return .campaignEnrolled
@@ -130,10 +144,10 @@ public enum EventPayload: Sendable, Equatable {
         switch type {
         case .clientRegistered:
             payload = .clientRegistered(
-                name: try r.text("name", maxLength: 200), segment: try r.choice("segment", Segment.self),
+                name: try r.personalText("name", maxLength: 200), segment: try r.choice("segment", Segment.self),
                 investorType: try r.choice("investorType", InvestorType.self), branch: try r.text("branch", maxLength: 100))
         case .clientProfileUpdated:
-            let name = try r.optionalText("name", maxLength: 200)
+            let name = try r.optionalPersonalText("name", maxLength: 200)
             let segment = try r.optionalChoice("segment", Segment.self)
             let investorType = try r.optionalChoice("investorType", InvestorType.self)
             let branch = try r.optionalText("branch", maxLength: 100)
@@ -194,6 +208,20 @@ public enum EventPayload: Sendable, Equatable {
                 points: points, corrects: try r.text("corrects", maxLength: 64),
                 decision: try r.choice("decision", CorrectedDecision.self), lotAwardedAt: try r.timestamp("lotAwardedAt"),
                 reason: try r.choice("reason", CorrectionReason.self))
+        case .suitabilityWarningAcknowledged:
+            payload = .suitabilityWarningAcknowledged(
+                productId: try r.text("productId", maxLength: 64), warningRef: try r.text("warningRef", maxLength: 200))
+        case .clientDataErased:
+            payload = .clientDataErased(
+                reason: try r.text("reason", maxLength: 500), requestedBy: try r.text("requestedBy", maxLength: 200),
+                retentionOverride: try r.optionalText("retentionOverride", maxLength: 500))
+        case .suitabilityBreachFlagged:
+            let productId = try r.text("productId", maxLength: 64)
+            let productRisk = try r.choice("productRisk", ProductRisk.self)
+            let clientLevel = try r.optionalChoice("clientLevel", RiskLevel.self)
+            payload = .suitabilityBreachFlagged(
+                productId: productId, productRisk: productRisk, clientLevel: clientLevel,
+                reason: try r.choice("reason", SuitabilityBreachReason.self))
         case .campaignDefined:
             payload = .campaignDefined(name: try r.text("name", maxLength: 200), definition: try r.object("definition"))
         case .campaignLaunched:
@@ -230,12 +258,12 @@ public enum EventPayload: Sendable, Equatable {
         w.beginObject()
         switch self {
         case .clientRegistered(let name, let segment, let investorType, let branch):
-            w.key("name"); w.string(name)
+            w.key("name"); PersonalField.write(name, to: &w)
             w.key("segment"); w.string(segment.rawValue)
             w.key("investorType"); w.string(investorType.rawValue)
             w.key("branch"); w.string(branch)
         case .clientProfileUpdated(let name, let segment, let investorType, let branch):
-            if let name { w.key("name"); w.string(name) }
+            if let name { w.key("name"); PersonalField.write(name, to: &w) }
             if let segment { w.key("segment"); w.string(segment.rawValue) }
             if let investorType { w.key("investorType"); w.string(investorType.rawValue) }
             if let branch { w.key("branch"); w.string(branch) }
@@ -285,6 +313,18 @@ public enum EventPayload: Sendable, Equatable {
             w.key("corrects"); w.string(corrects)
             w.key("decision"); w.string(decision.rawValue)
             w.key("lotAwardedAt"); w.string(lotAwardedAt.iso8601)
+            w.key("reason"); w.string(reason.rawValue)
+        case .suitabilityWarningAcknowledged(let productId, let warningRef):
+            w.key("productId"); w.string(productId)
+            w.key("warningRef"); w.string(warningRef)
+        case .clientDataErased(let reason, let requestedBy, let retentionOverride):
+            w.key("reason"); w.string(reason)
+            w.key("requestedBy"); w.string(requestedBy)
+            if let retentionOverride { w.key("retentionOverride"); w.string(retentionOverride) }
+        case .suitabilityBreachFlagged(let productId, let productRisk, let clientLevel, let reason):
+            w.key("productId"); w.string(productId)
+            w.key("productRisk"); w.string(productRisk.rawValue)
+            if let clientLevel { w.key("clientLevel"); w.string(clientLevel.rawValue) }
             w.key("reason"); w.string(reason.rawValue)
         case .campaignDefined(let name, let definition):
             w.key("name"); w.string(name)

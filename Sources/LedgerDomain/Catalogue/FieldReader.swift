@@ -55,6 +55,24 @@ struct FieldReader {
         return text
     }
 
+    /// A personal text field: plain text, or in a stored payload its sealed form
+    /// `{"sealed":"<hex>"}`, read as the `PersonalField` marker.
+    mutating func optionalPersonalText(_ key: String, maxLength: Int) throws(FieldError) -> String? {
+        if case .object(let sealed)? = object[key] {
+            _ = try value(key, required: false)
+            guard sealed.members.count == 1, case .string(let hex)? = sealed["sealed"], !hex.isEmpty,
+                hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+            else { throw error(key, "must be a string, found \(JSONValue.object(sealed).kindName)") }
+            return PersonalField.sealed(hex)
+        }
+        return try optionalText(key, maxLength: maxLength)
+    }
+
+    mutating func personalText(_ key: String, maxLength: Int) throws(FieldError) -> String {
+        guard let text = try optionalPersonalText(key, maxLength: maxLength) else { throw error(key, "is required") }
+        return text
+    }
+
     mutating func optionalText(_ key: String, maxLength: Int) throws(FieldError) -> String? {
         guard let value = try value(key, required: false) else { return nil }
         guard case .string(let text) = value else { throw error(key, "must be a string, found \(value.kindName)") }

@@ -76,3 +76,15 @@ public enum CorrectionReason: String, CaseIterable, Sendable, Codable {
     /// A fact recorded after later facts changed what the decision should have been.
     case lateFact = "late_fact"
 }
+
+/// Why a purchase was flagged as a suitability breach (`SuitabilityBreachFlagged`).
+public enum SuitabilityBreachReason: String, CaseIterable, Sendable, Codable {
+    /// No risk assessment valid at the purchase (none, or expired).
+    case noValidAssessment = "no_valid_assessment"
+    /// The product's risk level is above what the client's level allows.
+    case unsuitable
+    /// A client in the lowest category bought above R1 (flagged even after a warning).
+    case lowestCategory = "lowest_category"
+    /// A product for professional investors bought by an ordinary investor.
+    case notProfessional = "not_professional"
+}

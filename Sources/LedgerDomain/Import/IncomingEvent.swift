@@ -184,6 +184,12 @@ public enum ImportLineParser {
     static func parse(_ object: JSONObject, line: Int) throws(FieldError) -> IncomingEvent {
         var r = FieldReader(object, prefix: "")
         let typeName = try r.text("type", maxLength: 64)
+        if typeName == EventType.clientDataErased.rawValue {
+            throw FieldError(field: "type", problem: "ClientDataErased is appended by `clientledger forget CLIENT --reason R`, never imported")
+        }
+        if typeName == RulesAdoption.type {
+            throw FieldError(field: "type", problem: "RulesAdopted is appended by `clientledger rules adopt FILE --reason R`, never imported")
+        }
         guard let type = EventType(rawValue: typeName) else {
             throw FieldError(field: "type", problem: "unknown event type \"\(typeName.prefix(64))\" (see schemas/events/)")
         }
@@ -222,6 +228,10 @@ public enum ImportLineParser {
         let metadataObject = try r.optionalObject("metadata") ?? JSONObject()
         try r.rejectUnknownFields()
         let payload = try EventPayload.decode(type: type, schemaVersion: schemaVersion, data: data)
+        for (field, value) in payload.personalFields where !PersonalField.isPlain(value) {
+            // The sealed form is the ledger's own: a sender gives personal data as text.
+            throw FieldError(field: "data.\(field)", problem: "must be a string, found an object")
+        }
         var m = FieldReader(metadataObject, prefix: "metadata")
         let metadata = EventMetadata(
             actor: try m.optionalText("actor", maxLength: 200), channel: try m.optionalText("channel", maxLength: 200),

@@ -83,6 +83,13 @@ public struct ClientState: Sendable {
     public var surveyAwardsByQuarter: [Int64: Int64] = [:]
     /// Campaigns the client was enrolled in or awarded by, by campaign id.
     public var campaigns: [String: CampaignMembership] = [:]
+    /// Products the client insisted on after a written suitability warning, with the
+    /// moment of the first acknowledgement.
+    public var acknowledgedWarnings: [String: Timestamp] = [:]
+    /// Purchases flagged as suitability breaches.
+    public var suitabilityFlags: Int64 = 0
+    /// When the client's personal data was erased (`ClientDataErased`).
+    public var erasedAt: Timestamp?
     /// How long a lot from a positive adjustment lives (awards carry their own `expiresAt`).
     public let adjustmentLotLifetimeDays: Int64
 
@@ -196,6 +203,13 @@ public struct ClientState: Sendable {
             }
         case .campaignEnrolled(let campaignId, let group):
             campaigns[campaignId, default: CampaignMembership()].group = group
+        case .suitabilityWarningAcknowledged(let productId, _):
+            if acknowledgedWarnings[productId].map({ moment < $0 }) ?? true { acknowledgedWarnings[productId] = moment }
+        case .suitabilityBreachFlagged:
+            suitabilityFlags += 1
+        case .clientDataErased:
+            if erasedAt == nil { erasedAt = moment }
+            name = PersonalField.erased
         case .campaignDefined, .campaignLaunched, .campaignClosed:
             break
         }
@@ -525,6 +539,13 @@ extension ClientState {
             w.optional(membership.group) { $0.string($1.rawValue) }
             w.int(membership.points)
         }
+        w.int(acknowledgedWarnings.count)
+        for (productId, at) in acknowledgedWarnings.sorted(by: { $0.key < $1.key }) {
+            w.string(productId)
+            w.timestamp(at)
+        }
+        w.int(suitabilityFlags)
+        w.optional(erasedAt) { $0.timestamp($1) }
     }
 
     /// Reads a state written by `encode(to:)`.
@@ -581,6 +602,13 @@ extension ClientState {
             let id = try r.string()
             let group = try r.optional { try $0.choice(CampaignGroup.self) }
             campaigns[id] = CampaignMembership(group: group, points: try r.int())
+        }
+        for _ in 0..<(try r.count()) {
+            let productId = try r.string()
+            acknowledgedWarnings[productId] = try r.timestamp()
+        }
+        suitabilityFlags = try r.int()
+        erasedAt = try r.optional { try $0.timestamp() }
         }
         guard firstOpenLot <= lots.count else { throw BinaryReader.Malformed() }
     }

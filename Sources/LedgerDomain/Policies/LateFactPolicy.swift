@@ -78,6 +78,7 @@ public enum LateFactPolicy {
         var idealAward: [Int: Int64] = [:]  // fact index (−1: the late fact) → points
         var idealExpired: [Timestamp: (points: Int64, lotEnd: Timestamp)] = [:]
         var ownTierChange: TierChange?
+        var ownFlags: [PlannedEvent] = []
         var latestFact = moment
         for entry in items {
             switch entry.item {
@@ -103,6 +104,9 @@ public enum LateFactPolicy {
                         idealExpired[lotAwardedAt, default: (0, step.occurredAt)].points += points
                     case .tierChanged(let from, let to, let reason) where index < 0:
                         ownTierChange = TierChange(at: at, from: from, to: to, reason: reason)
+                    case .suitabilityBreachFlagged where index < 0:
+                        // A late purchase is judged on the client's state at its moment.
+                        ownFlags.append(step)
                     default: break
                     }
                 }
@@ -167,6 +171,7 @@ public enum LateFactPolicy {
                 payload: .pointsAwarded(points: points, reason: reason, campaignId: nil, expiresAt: moment.adding(days: rules.lotLifetimeDays)),
                 occurredAt: moment, isDecision: true))
         }
+        planned += ownFlags
         // Awards of the other facts, in world order.
         let factIndices = Set(idealAward.keys).union(recordedAward.keys).filter { $0 >= 0 }
             .sorted { log[$0].occurredAt != log[$1].occurredAt ? log[$0].occurredAt < log[$1].occurredAt : $0 < $1 }

@@ -63,6 +63,10 @@ public enum LoyaltyPolicy {
         if let upgrade = upgrade(state: &state, at: moment, rules: rules) {
             record(upgrade, moment, decision: true)
         }
+        if case .productPurchased(let productId, _) = fact,
+            let flag = SuitabilityPolicy.breach(productId: productId, at: moment, state: state, rules: rules) {
+            record(flag, moment, decision: true)
+        }
         return planned
     }
 

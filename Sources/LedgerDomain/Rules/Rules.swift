@@ -59,6 +59,21 @@ public struct Rules: Sendable, Equatable {
     public var products: [Product]
     /// The churn-risk score of the insight projection (docs/insight.md).
     public var churnRisk = ChurnRiskRules()
+    /// How long personal data is kept after offboarding, in years (`retention.personalDataYears`):
+    /// `forget` refuses before it has passed unless the retention is overridden.
+    public var personalDataRetentionYears: Int64 = Rules.defaultPersonalDataRetentionYears
+    public static let defaultPersonalDataRetentionYears: Int64 = 20
+
+    /// The moment the retention period of a client offboarded at `offboardedAt` ends: the
+    /// same day and time `personalDataRetentionYears` later (29 February → 28 February).
+    public func personalDataRetentionEnds(offboardedAt: Timestamp) -> Timestamp {
+        let (year, month, day) = offboardedAt.civilDate
+        let target = year + personalDataRetentionYears
+        let isLeap = (target % 4 == 0 && target % 100 != 0) || target % 400 == 0
+        let days = Timestamp.days(fromCivil: target, month, month == 2 && day == 29 && !isLeap ? 28 : day)
+        let within = offboardedAt.millisecondsSinceEpoch - offboardedAt.dayNumber * Timestamp.millisecondsPerDay
+        return Timestamp(millisecondsSinceEpoch: days * Timestamp.millisecondsPerDay + within)
+    }
 
     /// The row of the tier table for `tier`.
     public func level(_ tier: Tier) -> TierLevel {
@@ -157,6 +172,13 @@ public struct Rules: Sendable, Equatable {
             w.endObject()
         }
         w.endArray()
+        // Written only when it differs from the default, so that the rules versions of files
+        // written before the key existed do not change.
+        if personalDataRetentionYears != Rules.defaultPersonalDataRetentionYears {
+            w.key("retention"); w.beginObject()
+            w.key("personalDataYears"); w.int(personalDataRetentionYears)
+            w.endObject()
+        }
         w.key("riskAssessment"); w.beginObject()
         w.key("validDays"); w.int(riskAssessmentValidDays)
         w.endObject()

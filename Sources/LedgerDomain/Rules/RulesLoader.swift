@@ -157,6 +157,13 @@ extension Rules {
             products.append(Product(id: id, name: name, riskLevel: riskLevel, minTier: minTier, minAssets: minAssets, professionalOnly: professionalOnly))
         }
         self.products = products
+        if root.has("retention") {
+            var retention = try root.map("retention")
+            personalDataRetentionYears = try retention.int("personalDataYears", min: 0, max: 200)
+            try retention.finish()
+        } else {
+            root.skip("retention")
+        }
         if root.has("insight") {
             var insight = try root.map("insight")
             churnRisk = try Self.churnRisk(&insight)

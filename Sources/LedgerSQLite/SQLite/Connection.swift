@@ -154,8 +154,10 @@ public final class Connection {
         // Page cache (docs/storage.md, "Connection settings"): a writer keeps the unique
         // indexes' hot pages; a reader scans and looks up single streams, which a small cache
         // serves as well. An import runs one of each, so their sum bounds its cache memory.
+        // secure_delete FAST: deleted content is zeroed where that costs no extra I/O (the
+        // personal-data keys' table; `forget` turns it fully on for its delete).
         let cacheKiB = mode == .readOnly ? Self.readerCacheKiB : Self.writerCacheKiB
-        try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-\(cacheKiB); PRAGMA temp_store=MEMORY")
+        try execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-\(cacheKiB); PRAGMA temp_store=MEMORY; PRAGMA secure_delete=FAST")
         var enabled: Int32 = 0
         _ = clientledger_sqlite_db_config_int(handle, SQLITE_DBCONFIG_DEFENSIVE, 1, &enabled)
     }

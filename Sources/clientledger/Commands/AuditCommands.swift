@@ -9,7 +9,7 @@ extension ClientLedger {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compliance: prove the log was never altered, and give regulators proofs they can check offline.",
-            subcommands: [Verify.self, Checkpoint.self, PublicKey.self, Export.self, VerifyExport.self])
+            subcommands: [Verify.self, Checkpoint.self, PublicKey.self, Export.self, VerifyExport.self, Suitability.self])
     }
 }
 

@@ -20,7 +20,6 @@ extension ClientLedger.ClientCommand {
             abstract: "Tier, points, lots, net assets, risk assessment and holdings of one client.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Argument(help: "Client id, e.g. C000123.")
         var client: String
@@ -33,9 +32,9 @@ extension ClientLedger.ClientCommand {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: true)
-                let ledger = Ledger(store: log, rules: rules)
+                let ledger = try Ledger.open(store: log)
+                let rules = ledger.rules
                 let asOfMoment = try asOf.map { try parseMoment($0, option: "--as-of") }
                 let state: ClientState
                 switch try ledger.readClient(client, asOf: asOfMoment) {

@@ -31,7 +31,6 @@ extension ClientLedger.Insight {
             abstract: "Churn risk per client as of a day, highest first, with each factor's contribution (docs/insight.md).")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @OptionGroup var read: ProjectionReadOptions
         @Option(help: "The day (default: today, UTC).") var asOf: String?
         @Option(help: "Only clients of this band: low, medium or high.") var band: ChurnBand?
@@ -45,7 +44,7 @@ extension ClientLedger.Insight {
         func run() throws {
             try runMapped {
                 let moment = try insightMoment(asOf)
-                let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
+                let engine = try openProjections(global, rules: try rulesInForce(global), catchUp: !read.noCatchUp)
                 var scores = try engine.churnScores(asOf: moment) { score in
                     (band.map { $0.rawValue == score.band } ?? true) && (client.map { $0 == score.clientId } ?? true)
                 }
@@ -80,7 +79,6 @@ extension ClientLedger.Insight {
             abstract: "How well the score as of a day ranked the clients who churned within the horizon, against recency alone.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @OptionGroup var read: ProjectionReadOptions
         @Option(help: "The day the clients are scored.") var asOf: String
         @Option(parsing: .unconditional, help: "Days after it in which churn is looked for.", transform: nonNegative("--horizon"))
@@ -94,7 +92,7 @@ extension ClientLedger.Insight {
         func run() throws {
             try runMapped {
                 let moment = try parseMoment(asOf, option: "--as-of")
-                let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
+                let engine = try openProjections(global, rules: try rulesInForce(global), catchUp: !read.noCatchUp)
                 let result = try engine.backtest(asOf: moment, horizonDays: horizon)
                 if read.format == .json {
                     print(try jsonText(result))
@@ -117,7 +115,6 @@ extension ClientLedger.Insight {
             abstract: "Service quality over the trailing 365 days by channel, branch or segment.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @OptionGroup var read: ProjectionReadOptions
         @Option(help: "The day (default: today, UTC).") var asOf: String?
         @Option(help: "Group by channel, branch or segment.") var by: ServiceGrouping = .channel
@@ -125,7 +122,7 @@ extension ClientLedger.Insight {
         func run() throws {
             try runMapped {
                 let moment = try insightMoment(asOf)
-                let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
+                let engine = try openProjections(global, rules: try rulesInForce(global), catchUp: !read.noCatchUp)
                 let quality = try engine.serviceQuality(asOf: moment, by: by)
                 if read.format == .json {
                     print(try jsonText(quality))
@@ -148,7 +145,6 @@ extension ClientLedger.Insight {
             abstract: "Clients whose risk assessment expires within the window (or has expired) and who hold or may take products above R1.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @OptionGroup var read: ProjectionReadOptions
         @Option(help: "The moment (default: now).") var asOf: String?
         @Option(parsing: .unconditional, help: "Days ahead.", transform: nonNegative("--within")) var within: Int64 = 60
@@ -160,7 +156,7 @@ extension ClientLedger.Insight {
         func run() throws {
             try runMapped {
                 let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
-                let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
+                let engine = try openProjections(global, rules: try rulesInForce(global), catchUp: !read.noCatchUp)
                 let rows = try engine.reassessReminders(asOf: moment, withinDays: within)
                 if read.format == .json {
                     print(try jsonText(rows))

@@ -47,7 +47,6 @@ extension ClientLedger {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Argument(help: "JSON Lines file, or - for standard input.")
         var file: String
@@ -64,11 +63,10 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: false)
                 let input = try MappedInput(file)
                 let started = Date()
-                let ledger = Ledger(store: log, rules: rules)
+                let ledger = try Ledger.open(store: log)
                 let showProgress = stderrIsTerminal
                 let report = try ledger.importFile(
                     input, batchSize: batchSize,
@@ -102,7 +100,6 @@ extension ClientLedger {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Argument(help: "The event as JSON, or - to read it from standard input.")
         var event: String
@@ -119,7 +116,6 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 let log = try global.openLog(readOnly: false)
                 let bytes = event == "-" ? try readInput("-") : Array(event.utf8)
                 var incoming = try bytes.withUnsafeBufferPointer { try ImportLineParser.parseAll($0) }
@@ -132,7 +128,7 @@ extension ClientLedger {
                     }
                     incoming[0].expectedVersion = expectedVersion
                 }
-                let report = try Ledger(store: log, rules: rules).importEvents(incoming)
+                let report = try Ledger.open(store: log).importEvents(incoming)
                 let position = report.firstPosition ?? 0
                 if format == .json {
                     print(try jsonText(ImportSummary(report, seconds: 0)))
@@ -178,7 +174,7 @@ extension ClientLedger {
             if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
             if let from, from < 0 { throw ValidationError("--from must not be negative") }
             if let to, to < 0 { throw ValidationError("--to must not be negative") }
-            for name in types where EventType(rawValue: name) == nil {
+            for name in types where EventType(rawValue: name) == nil && name != RulesAdoption.type {
                 let hint = caseInsensitiveMatch(name, among: EventType.allCases.map(\.rawValue)).map { "; did you mean \($0)?" } ?? ""
                 throw ValidationError("--type: unknown event type \"\(name)\"" + hint)
             }
@@ -195,13 +191,16 @@ extension ClientLedger {
                     occurredTo: try until.map { try parseMoment($0, option: "--until") }, limit: limit)
                 var rows: [[String]] = []
                 var first = true
+                // Personal fields are shown opened, or null once erased (the stored text is sealed).
+                let personal = PersonalDataReader(store: log)
                 if format == .json { print("[") }
                 try log.scan(query) { event in
                     if format == .json {
-                        print((first ? "" : ",") + (try EventWire.json(event)))
+                        print((first ? "" : ",") + (try EventWire.json(event, personal: personal)))
                         first = false
                     } else {
-                        rows.append([String(event.position), event.stream, String(event.version), event.type, event.occurredAt, event.data])
+                        rows.append([String(event.position), event.stream, String(event.version), event.type, event.occurredAt,
+                                     try EventWire.displayData(of: event, personal: personal)])
                     }
                     return true
                 }

@@ -26,7 +26,6 @@ extension ClientLedger.Tiers {
             discussion: "Safe to run twice for the same date: the second run writes nothing.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Option(help: "Evaluation date (a date means the end of that day, UTC).")
         var asOf: String
@@ -34,7 +33,7 @@ extension ClientLedger.Tiers {
         func run() throws {
             try runMapped {
                 let moment = try parseMoment(asOf, option: "--as-of")
-                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: false))
                 let report = try ledger.evaluateTiers(asOf: moment)
                 print("tiers evaluated as of \(moment.iso8601): \(report.clientsChanged) clients downgraded")
             }
@@ -52,7 +51,6 @@ extension ClientLedger.Tiers {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Option(help: "Evaluation date (default: now; a date means the end of that day, UTC).")
         var asOf: String?
@@ -60,7 +58,7 @@ extension ClientLedger.Tiers {
         func run() throws {
             try runMapped {
                 let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
-                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: false))
                 let report = try ledger.reconcileTiers(asOf: moment)
                 print("tiers reconciled with rules \(ledger.rulesVersion) as of \(moment.iso8601): \(report.clientsChanged) clients changed tier")
             }
@@ -75,7 +73,6 @@ extension ClientLedger.Points {
             discussion: "Safe to run twice for the same date: the second run writes nothing.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Option(help: "Expiry date (a date means the end of that day, UTC).")
         var asOf: String
@@ -83,7 +80,7 @@ extension ClientLedger.Points {
         func run() throws {
             try runMapped {
                 let moment = try parseMoment(asOf, option: "--as-of")
-                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: false))
                 let report = try ledger.expirePoints(asOf: moment)
                 print("points expired as of \(moment.iso8601): \(report.points) points from \(report.eventsWritten) lots of \(report.clientsChanged) clients")
             }

@@ -34,7 +34,8 @@ extension ClientLedger.Projections {
         func run() throws {
             var stale = false
             try runMapped {
-                let engine = try ProjectionEngine(store: try global.openLog(readOnly: true).projectionStore(), rules: try rulesOptions.load())
+                let log = try global.openLog(readOnly: true)
+                let engine = try ProjectionEngine(store: log.projectionStore(), rules: try rulesOptions.load(log))
                 // Never built is an answer: every projection at checkpoint 0, never built (null).
                 let statuses = try engine.status()
                 stale = statuses.contains { $0.stale || $0.builtAt == nil }
@@ -59,13 +60,13 @@ extension ClientLedger.Projections {
             abstract: "Rebuild the projections from position 0 into fresh tables and swap them in atomically.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @Argument(help: "membership, retention or eligibility (all three are rebuilt together).") var name: ProjectionName?
         @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() throws {
             try runMapped {
-                let engine = try ProjectionEngine(store: try global.openLog(readOnly: false).projectionStore(), rules: try rulesOptions.load())
+                let log = try global.openLog(readOnly: false)
+                let engine = try ProjectionEngine(store: log.projectionStore(), rules: try RulesInLog.inForce(in: log).rules)
                 let show = stderrIsTerminal
                 let run = try engine.rebuild { if show { printError("  \($0)") } }
                 if format == .json {
@@ -84,7 +85,7 @@ extension ClientLedger.Projections {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Only this projection: membership (tier), retention (stage) or eligibility.") var name: ProjectionName?
         @Option(help: "The proposed rules file (YAML).") var rules: String
-        @Option(help: "The rules in force (default: the shipped rules).") var currentRules: String?
+        @Option(help: "What-if: compare from this rules file instead of the rules in force in the ledger.") var currentRules: String?
         @Option(parsing: .unconditional, help: "Show at most this many changed clients (text output).") var limit = 20
 
         func validate() throws {
@@ -94,9 +95,10 @@ extension ClientLedger.Projections {
 
         func run() throws {
             try runMapped {
-                let current = try RulesOptions.load(currentRules)
+                let log = try global.openLog(readOnly: true)
+                let current = try RulesOptions.load(currentRules, log: log)
                 let proposed = try Rules(contentsOfFile: rules)
-                let engine = try ProjectionEngine(store: try global.openLog(readOnly: true).projectionStore(), rules: current)
+                let engine = try ProjectionEngine(store: log.projectionStore(), rules: current)
                 let diff = try engine.diff(against: proposed, projections: name.map { [$0] } ?? Set(ProjectionName.allCases))
                 if format == .json {
                     print(try jsonText(diff))

@@ -21,7 +21,6 @@ extension ClientLedger {
             abstract: "Membership: tier, points available and expiring, lifetime and qualifying points, per client.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @OptionGroup var read: ProjectionReadOptions
         @Argument(help: "One client (with its tier history).") var client: String?
         @Option(help: "Only clients of this tier (Standard, Silver, Gold, Platinum, Diamond).") var tier: String?
@@ -37,7 +36,7 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
+                let engine = try openProjections(global, rules: try rulesInForce(global), catchUp: !read.noCatchUp)
                 let rows = try engine.membership(client: client, tier: tier.flatMap(Tier.init(rawValue:)), withHistory: client != nil)
                 if let client, rows.isEmpty { throw InputError(line: nil, field: "client", problem: "no client \(client) in the membership projection") }
                 if read.format == .json {
@@ -62,7 +61,6 @@ extension ClientLedger {
             abstract: "Cross-sell eligibility with the reason of each failed check: one client, or one product.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @OptionGroup var read: ProjectionReadOptions
         @Argument(help: "A client: its eligibility for every product.") var client: String?
         @Option(help: "A product: every client's eligibility for it.") var product: String?
@@ -74,7 +72,7 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
+                let rules = try rulesInForce(global)
                 if let product, rules.product(product) == nil {
                     throw InputError(line: nil, field: "product", problem: "unknown product \(product) (products: \(rules.products.map(\.id).joined(separator: ", ")))")
                 }
@@ -107,14 +105,13 @@ extension ClientLedger.Metrics {
             abstract: "Lifecycle stages, active clients, churn and reactivations, cohorts, RFM, net inflow and NPS as of a date.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @OptionGroup var read: ProjectionReadOptions
         @Option(help: "The day (default: today, UTC).") var asOf: String?
 
         func run() throws {
             try runMapped {
                 let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
-                let engine = try openProjections(global, rules: try rulesOptions.load(), catchUp: !read.noCatchUp)
+                let engine = try openProjections(global, rules: try rulesInForce(global), catchUp: !read.noCatchUp)
                 let metrics = try engine.retentionMetrics(asOf: moment)
                 if read.format == .json {
                     print(try jsonText(metrics))

@@ -16,7 +16,6 @@ extension ClientLedger {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
 
         @Option(parsing: .unconditional, help: "Number of clients.") var clients: Int = 1_000
         @Option(parsing: .unconditional, help: "Number of facts (about; at least three per client).") var events: Int = 100_000
@@ -41,17 +40,20 @@ extension ClientLedger {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 guard let startMoment = Timestamp(iso8601: start) else { return }
                 var options = SyntheticData.Options(clients: clients, events: events, seed: seed, start: startMoment, days: days)
                 options.firstClient = firstClient
-                let generator = SyntheticData(options: options, rules: rules)
                 if append {
                     let log = try global.openLog(readOnly: false)
-                    let report = try seedLedger(generator, into: Ledger(store: log, rules: rules), progress: stderrIsTerminal)
+                    let ledger = try Ledger.open(store: log)
+                    let generator = SyntheticData(options: options, rules: ledger.rules)
+                    let report = try seedLedger(generator, into: ledger, progress: stderrIsTerminal)
                     print("seeded \(report.factsWritten) events (+\(report.decisionsWritten) decisions) for \(clients) clients")
                     return
                 }
+                // JSON Lines for a later import: the generator's choices (products, amounts) follow
+                // the default rules; the importing ledger decides with its own.
+                let generator = SyntheticData(options: options, rules: try Rules.defaults())
                 let sink = try OutputSink(path: output)
                 try generator.generate { line in try sink.write(line) }
                 try sink.close()
@@ -104,7 +106,7 @@ final class OutputSink {
 extension ClientLedger {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, a rules change, verify, a retention campaign, a compliance export checked offline.")
+            abstract: "A tour on a fresh demo database: seed, import, read back, periodic jobs, projections, rules adopt, audit suitability, forget, verify, a retention campaign, a compliance export checked offline.")
 
         @Option(help: "Demo database (recreated on every run).")
         var db: String = "clientledger-demo.db"
@@ -122,10 +124,10 @@ extension ClientLedger {
                 for suffix in ["", "-wal", "-shm", ".signing-key", "-checkpoint.json"] {
                     try? FileManager.default.removeItem(atPath: db + suffix)
                 }
-                let rules = try Rules.defaults()
                 let (log, _) = try LedgerStores.create(db)
-                let ledger = Ledger(store: log, rules: rules)
-                section("1. A new ledger at \(db) (rules version \(rules.version))")
+                let ledger = try Ledger.open(store: log)
+                let rules = ledger.rules
+                section("1. A new ledger at \(db) (rules version \(rules.version); its first write adopts them in the log)")
 
                 let generator = SyntheticData(options: .init(clients: clients, events: events, seed: 7), rules: rules)
                 let started = Date()
@@ -208,24 +210,45 @@ extension ClientLedger {
                 let diff = try engine.diff(against: proposed)
                 print("diff \(diff.currentRulesVersion) → \(diff.proposedRulesVersion) (nothing written):")
                 for (change, count) in diff.counts.sorted(by: { $0.key < $1.key }) { print("  \(change): \(count)") }
-                let newEngine = try ProjectionEngine(store: log.projectionStore(), rules: proposed, asOf: now)
+                let adopted = try RulesInLog.adopt(
+                    proposed, reason: "demo: lower Silver and Gold thresholds", actor: "demo", store: log, clock: SystemClock())
+                print("rules adopt: RulesAdopted \(adopted.version) at position \(adopted.position ?? 0); every later decision uses them")
+                let inForce = try Ledger.open(store: log)
+                let newEngine = try ProjectionEngine(store: log.projectionStore(), rules: inForce.rules, asOf: now)
                 let status = try newEngine.status()
                 print("with the new rules in force, the projections are " + (status.contains(where: \.stale) ? "stale" : "current"))
                 try newEngine.rebuild()
-                print("rebuilt with rules \(proposed.version): stale now? \(try newEngine.status().contains(where: \.stale) ? "yes" : "no")")
-                let reconciled = try Ledger(store: log, rules: proposed).reconcileTiers(asOf: now)
+                print("rebuilt with rules \(inForce.rulesVersion): stale now? \(try newEngine.status().contains(where: \.stale) ? "yes" : "no")")
+                let reconciled = try inForce.reconcileTiers(asOf: now)
                 print("tiers reconcile: \(reconciled.eventsWritten) TierChanged(reevaluated) appended")
-                let again = try Ledger(store: log, rules: proposed).reconcileTiers(asOf: now)
+                let again = try inForce.reconcileTiers(asOf: now)
                 print("tiers reconcile again: \(again.eventsWritten) written")
                 try newEngine.catchUp()
+                let history = try RulesInLog.adoptions(in: log)
+                print("rules history: " + history.map { "\($0.adoption.version) at \($0.position)" }.joined(separator: ", ")
+                    + "; decisions naming rules not in the log: \(try RulesInLog.unresolvedVersions(in: log).values.reduce(0, +))")
 
-                section("8. Tamper evidence")
+                section("8. Compliance: suitability flags and erasure")
+                let suitability = try SuitabilityReport(store: log, from: nil, to: nil)
+                let reasons = Dictionary(grouping: suitability.flags, by: \.reason).mapValues(\.count)
+                print("audit suitability: \(suitability.flags.count) purchases flagged ("
+                    + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    + "), \(suitability.acknowledgements.count) warnings acknowledged")
+                let forgotten = busiest[busiest.count - 1].0
+                let erasure = try inForce.forget(
+                    forgotten, reason: "demo: erasure request", requestedBy: "demo",
+                    overrideRetention: "demo: erased before the retention period")
+                let after = try inForce.clientState(forgotten)
+                print("forget \(forgotten): key destroyed \(erasure.keyDestroyed ? "yes" : "no"), ClientDataErased at position \(erasure.position ?? 0); "
+                    + "name now \(PersonalField.display(after.name)), net assets still \(after.netAssets.decimalText) CNY, tier \(after.tier.rawValue)")
+
+                section("9. Tamper evidence")
                 let verify = try log.verifyChain()
                 print(verify.isIntact
                     ? "chain intact: \(verify.eventsChecked) events, head \(verify.headHash)"
                     : "BROKEN at \(verify.firstBadPosition ?? 0)")
-                section("9. A retention campaign to the clients at high churn risk, with a holdout")
-                let inForce = Ledger(store: log, rules: proposed)
+
+                section("10. A retention campaign to the clients at high churn risk, with a holdout")
                 let highRisk = try newEngine.churnScores(asOf: now).filter { $0.band == ChurnBand.high.rawValue }.count
                 let bandsTargeted = highRisk > 0 ? "[high]" : "[high, medium]"
                 let budget = max(500, highRisk * 500 * 6 / 10)
@@ -259,7 +282,7 @@ extension ClientLedger {
                     + "treatment \(outcome.treatment.clients) vs holdout \(outcome.holdout.clients) clients, compared over the window as it runs")
                 print("chain still intact: \(try log.verifyChain().isIntact ? "yes" : "NO")")
 
-                section("10. Compliance: checkpoint → export → verify-export")
+                section("11. Compliance: checkpoint → export → verify-export")
                 let key = try LedgerProofs.verificationKey(given: nil, databasePath: db)
                 let consistency = try LedgerProofs.consistency(of: checkpoint, store: log, publicKey: key)
                 print(consistency.consistent
@@ -292,6 +315,9 @@ extension ClientLedger {
                 print("     clientledger insight churn --band high --db \(db)")
                 print("     clientledger campaign report \(campaignId) --db \(db)")
                 print("     clientledger events --client \(busiest[0].0) --db \(db)")
+                print("     clientledger audit suitability --db \(db)")
+                print("     clientledger rules history --db \(db)")
+                print("     clientledger history \(forgotten) --db \(db)")
                 print("     python3 tools/verify_chain.py \(db)")
                 print("     clientledger audit verify --checkpoint \(checkpointFile) --db \(db)")
                 print("     clientledger audit verify-export \(bundleFile) --public-key \(key.hexString)")

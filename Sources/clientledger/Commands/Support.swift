@@ -26,20 +26,28 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-/// Options for commands that apply rules.
+/// What-if rules: a rules file given on the command line instead of the rules in force in
+/// the ledger. Only commands that write nothing take it (`projections status`, `rules show`;
+/// `projections diff` and `rules check` name their files themselves): every command that
+/// decides or builds projections uses the rules in force in the log (`rules adopt`).
 struct RulesOptions: ParsableArguments {
-    @Option(name: .long, help: "Rules file (YAML). Default: the rules shipped with the ledger (SPEC §4).")
+    @Option(name: .long, help: "What-if: this rules file (YAML) instead of the rules in force in the ledger (see `rules adopt`).")
     var rules: String?
 
-    func load() throws -> Rules {
-        try Self.load(rules)
+    /// The file's rules, or without one the rules in force in `log`.
+    func load(_ log: any EventStore) throws -> Rules {
+        try Self.load(rules, log: log)
     }
 
-    /// The rules in a file, or the shipped defaults without one.
-    static func load(_ path: String?) throws -> Rules {
+    static func load(_ path: String?, log: any EventStore) throws -> Rules {
         if let path { return try Rules(contentsOfFile: path) }
-        return try Rules.defaults()
+        return try RulesInLog.inForce(in: log).rules
     }
+}
+
+/// The rules in force in the ledger (the last `RulesAdopted`, the default rules before it).
+func rulesInForce(_ global: GlobalOptions) throws -> Rules {
+    try RulesInLog.inForce(in: try global.openLog(readOnly: true)).rules
 }
 
 /// Standard output, written through `write(2)` with every error checked (see `print`).
