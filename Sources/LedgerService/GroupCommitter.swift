@@ -39,7 +39,8 @@ final class GroupCommitter: @unchecked Sendable {
         committed: @escaping @Sendable (Commit) -> Void
     ) throws {
         let store = try LedgerStores.open(location, readOnly: false, clock: clock)
-        ledger = Ledger(store: store, rules: rules, clock: clock)
+        // The rules in force in the log; the first write adopts the defaults when it has none.
+        ledger = try Ledger.open(store: store, clock: clock)
         self.maxGroupEvents = max(1, maxGroupEvents)
         self.maxPendingEvents = max(1, maxPendingEvents)
         self.committed = committed

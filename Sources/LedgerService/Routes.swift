@@ -366,10 +366,13 @@ extension LedgerService {
 
     func export(_ client: String) async throws -> Response {
         let clock = configuration.clock
+        let databasePath = configuration.databasePath
         let lines = try await pool.withStore { store -> [String] in
-            let export = try AuditExport(client: client, from: store, at: clock.now())
-            guard !export.events.isEmpty else { throw Problem.notFound("no events of client \(client)") }
-            return try export.lines()
+            guard try !store.events(EventQuery(stream: "client/" + client)).isEmpty else {
+                throw Problem.notFound("no events of client \(client)")
+            }
+            // The same signed bundle as `audit export` (schemas/export-bundle.md).
+            return try ExportBundle(client: client, from: store, databasePath: databasePath, at: clock.now()).lines
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
     }

@@ -20,8 +20,6 @@ struct ClientLedgerServer: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT.")
     var listen: String = "127.0.0.1:8080"
 
-    @Option(help: "Rules file (YAML). Default: the rules shipped with the ledger.")
-    var rules: String?
 
     @Option(parsing: .unconditional, help: "Largest request body accepted, in bytes.")
     var maxBodyBytes: Int = ServiceConfiguration.defaultMaxBodyBytes
@@ -54,7 +52,9 @@ struct ClientLedgerServer: AsyncParsableCommand {
         let database = db ?? ProcessInfo.processInfo.environment["CLIENTLEDGER_DB"] ?? "clientledger.db"
         let service: LedgerService
         do {
-            let rules = try rules.map { try Rules(contentsOfFile: $0) } ?? Rules.defaults()
+            // The service decides with the rules in force in the ledger's log (`rules adopt`;
+            // read at start: restart the service after adopting new rules).
+            let rules = try RulesInLog.inForce(in: LedgerStores.open(database, readOnly: false)).rules
             service = try LedgerService(
                 ServiceConfiguration(databasePath: database, rules: rules, host: host, port: port, maxBodyBytes: maxBodyBytes),
                 logger: logger)

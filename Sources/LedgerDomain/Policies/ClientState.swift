@@ -609,7 +609,6 @@ extension ClientState {
         }
         suitabilityFlags = try r.int()
         erasedAt = try r.optional { try $0.timestamp() }
-        }
         guard firstOpenLot <= lots.count else { throw BinaryReader.Malformed() }
     }
 }

@@ -40,14 +40,13 @@ extension ClientLedger.Campaign {
             discussion: "Every field is checked; a problem exits 65 naming the field, and nothing is written. The same file twice writes nothing.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @Argument(help: "Campaign file (YAML or JSON), or - for standard input.") var file: String
         @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() throws {
             try runMapped {
                 let text = String(decoding: try readInput(file), as: UTF8.self)
-                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: false))
                 let report = try ledger.defineCampaign(fileText: text)
                 if format == .json {
                     print(try jsonText(CampaignDefineOutput(
@@ -73,7 +72,7 @@ extension ClientLedger.Campaign {
         func run() throws {
             try runMapped {
                 let store = try global.openLog(readOnly: true)
-                let rows = try CampaignAnalysis.summaries(store: store, rules: try rulesOptions.load())
+                let rows = try CampaignAnalysis.summaries(store: store, rules: try rulesOptions.load(store))
                 if format == .json {
                     print(try jsonText(rows))
                     return
@@ -99,7 +98,7 @@ extension ClientLedger.Campaign {
         func run() throws {
             try runMapped {
                 let store = try global.openLog(readOnly: true)
-                let record = try recordedCampaign(campaign, store: store, rules: try rulesOptions.load())
+                let record = try recordedCampaign(campaign, store: store, rules: try rulesOptions.load(store))
                 let summary = try store.read { try CampaignAnalysis.summary(record, store: store) }
                 let definition = record.state.definition.map { JSONValue.object($0).compactText }
                 if format == .json {
@@ -137,9 +136,9 @@ extension ClientLedger.Campaign {
 
         func run() throws {
             try runMapped {
-                let rules = try rulesOptions.load()
                 let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
                 let store = try global.openLog(readOnly: true)
+                let rules = try rulesOptions.load(store)
                 let definition: CampaignDefinition
                 if FileManager.default.fileExists(atPath: campaign) || campaign == "-" {
                     let text = String(decoding: try readInput(campaign), as: UTF8.self)
@@ -192,14 +191,13 @@ extension ClientLedger.Campaign {
                 """)
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @Argument(help: "Campaign id.") var campaign: String
         @Option(help: "A note recorded on CampaignLaunched.") var note: String?
         @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() throws {
             try runMapped {
-                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: false))
                 let report = try ledger.launchCampaign(campaign, note: note)
                 if format == .json {
                     print(try jsonText(report))
@@ -225,14 +223,13 @@ extension ClientLedger.Campaign {
             abstract: "Close a campaign: no award follows an event recorded after it. Closing it again writes nothing.")
 
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var rulesOptions: RulesOptions
         @Argument(help: "Campaign id.") var campaign: String
         @Option(help: "Why it is closed (recorded on CampaignClosed).") var reason: String?
         @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() throws {
             try runMapped {
-                let ledger = Ledger(store: try global.openLog(readOnly: false), rules: try rulesOptions.load())
+                let ledger = try Ledger.open(store: try global.openLog(readOnly: false))
                 let record = try ledger.closeCampaign(campaign, reason: reason)
                 let summary = try ledger.store.read { try CampaignAnalysis.summary(record, store: ledger.store) }
                 if format == .json {
@@ -259,7 +256,7 @@ extension ClientLedger.Campaign {
             try runMapped {
                 let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
                 let store = try global.openLog(readOnly: true)
-                let record = try recordedCampaign(campaign, store: store, rules: try rulesOptions.load())
+                let record = try recordedCampaign(campaign, store: store, rules: try rulesOptions.load(store))
                 let report = try CampaignAnalysis.report(record, store: store, asOf: moment)
                 if format == .json {
                     print(try jsonText(report))
@@ -351,7 +348,7 @@ extension ClientLedger {
         func run() throws {
             try runMapped {
                 let moment = try asOf.map { try parseMoment($0, option: "--as-of") } ?? Timestamp.now()
-                let rules = try rulesOptions.load()
+                let rules = try rulesOptions.load(try global.openLog(readOnly: true))
                 let engine = try openProjections(global, rules: rules, catchUp: !noCatchUp)
                 let data = try MarketingReportData.gather(log: engine.log, engine: engine, rules: rules, asOf: moment)
                 let page = HTMLReport.render(data)

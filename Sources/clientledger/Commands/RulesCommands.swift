@@ -179,11 +179,11 @@ extension ClientLedger.RulesCommand {
             try runMapped {
                 _ = try readInput(file)
                 let proposed = try Rules(contentsOfFile: file)
-                let current = try rulesOptions.load()
                 let fromMoment = try from.map { try parseMoment($0, option: "--from") }.map { Timestamp(dayNumber: $0.dayNumber) }
                 let toMoment = try to.map { try parseMoment($0, option: "--to") }
                 if let fromMoment, let toMoment, toMoment < fromMoment { throw ValidationError("--to is before --from") }
                 let store = try global.openLog(readOnly: true)
+                let current = try rulesOptions.load(store)
                 let result = try Ledger.simulateRules(proposed, current: current, store: store, from: fromMoment, to: toMoment)
                 if format == .json {
                     print(try jsonText(result))

@@ -23,9 +23,6 @@ extension ClientLedger {
         @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:8080).")
         var listen: String = "127.0.0.1:8080"
 
-        @Option(help: "Rules file (YAML). Default: the rules shipped with the ledger.")
-        var rules: String?
-
         @Option(parsing: .unconditional, help: "Largest request body accepted, in bytes (default 16 MiB; larger ones are refused with 413).")
         var maxBodyBytes: Int?
 
@@ -34,7 +31,6 @@ extension ClientLedger {
 
         func run() throws {
             var arguments = ["--db", global.databasePath, "--listen", listen]
-            if let rules { arguments += ["--rules", rules] }
             if let maxBodyBytes { arguments += ["--max-body-bytes", String(maxBodyBytes)] }
             if let logLevel { arguments += ["--log-level", logLevel] }
             let server = ServerProgram.path()
