@@ -314,7 +314,7 @@ case "campaignimport":
     for client in 0..<clients { registrations += lateBenchRegistration("B\(client)") }
     var lines = ""
     for index in 0..<facts { lines += lateBenchFact("B\(index % clients)", index: index, hours: 0, minutes: Int64(index)) }
-    func run(campaigns: Int) throws -> (Double, Ledger.ImportReport) {
+    func run(campaigns: Int, registrations: String, lines: String) throws -> (Double, Ledger.ImportReport) {
         let log = try freshDatabase()
         defer { remove(log) }
         let ledger = Ledger(store: log, rules: rules, clock: FixedClock(Timestamp(iso8601: "2024-01-01T12:00:00Z") ?? Timestamp.now()))
@@ -331,8 +331,8 @@ case "campaignimport":
         let report = try bytes.withUnsafeBufferPointer { try later.importJSONLines($0) }
         return (now() - start, report)
     }
-    let (plainSeconds, plain) = try run(campaigns: 0)
-    let (campaignSeconds, withCampaigns) = try run(campaigns: 3)
+    let (plainSeconds, plain) = try run(campaigns: 0, registrations: registrations, lines: lines)
+    let (campaignSeconds, withCampaigns) = try run(campaigns: 3, registrations: registrations, lines: lines)
     let plainRate = Double(plain.factsWritten) / plainSeconds
     let campaignRate = Double(withCampaigns.factsWritten) / campaignSeconds
     print("import_no_campaign_eps \(Int(plainRate))")
