@@ -78,7 +78,7 @@ struct ConcurrentWriterTests {
         let rows = try readLogRows(db)
         for problem in (logShapeProblems(rows) + transactionProblems(rows)).prefix(20) { Issue.record("final log: \(problem)") }
         var count: [String: Int] = [:]
-        for row in rows where !row.isDecision { count[row.eventId, default: 0] += 1 }
+        for row in rows where row.isFact { count[row.eventId, default: 0] += 1 }
         let lost = written.appended.filter { count[$0] != 1 }
         #expect(lost.isEmpty, "appends reported successful but not stored exactly once: \(lost.prefix(5))")
         #expect(count.count == written.appended.count + Self.clients.count, "facts stored: \(count.count), appended: \(written.appended.count) + \(Self.clients.count) registrations")

@@ -100,7 +100,7 @@ struct CrashReference: Sendable {
         guard clean.exited(0) else { throw TrialFailure("the clean reference import failed: \(clean)") }
         importSeconds = clean.seconds
         rows = try readLogRows(database)
-        let facts = rows.filter { !$0.isDecision }.map(\.eventId)
+        let facts = rows.filter(\.isFact).map(\.eventId)
         guard facts == factIds else { throw TrialFailure("the clean import did not store the lines' facts in line order") }
         let problems = logShapeProblems(rows) + transactionProblems(rows)
         guard problems.isEmpty else { throw TrialFailure("the clean reference log is malformed: \(problems)") }
@@ -257,7 +257,7 @@ func runImportTrial(_ plan: ImportTrialPlan, reference: CrashReference) -> Trial
         let rows = try readLogRows(db)
         if chain.eventsChecked != Int64(rows.count) { problems.append("verifyChain checked \(chain.eventsChecked) of \(rows.count) events") }
         problems += logShapeProblems(rows)
-        let facts = rows.filter { !$0.isDecision }.map(\.eventId)
+        let facts = rows.filter(\.isFact).map(\.eventId)
         let stored = facts.count
         if facts != Array(reference.factIds.prefix(stored)) {
             let firstWrong = zip(facts, reference.factIds).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? stored

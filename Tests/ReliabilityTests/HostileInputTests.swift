@@ -1,4 +1,5 @@
 import Foundation
+import LedgerApplication
 import LedgerDomain
 import LedgerCore
 import LedgerSQLite
@@ -145,6 +146,7 @@ struct HostileInputTests {
 
         let rows = try readLogRows(db)
         let stored = Dictionary(rows.map { ($0.eventId, $0) }, uniquingKeysWith: { first, _ in first })
+        let names = try openedPersonalFields(db)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         var checkedStrings = 0
         // Split on LF bytes (in a Swift String, CR LF is one Character).
@@ -174,6 +176,13 @@ struct HostileInputTests {
                 }
                 for member in given.members {
                     guard case .string(let sent) = member.value else { continue }
+                    if part == "data", let opened = names[id]?[member.key] {
+                        // A personal field: stored sealed (never as text), and opened it is the text sent.
+                        #expect(!storedJSON.contains(sent) || sent.count < 4, "\(id): data.\(member.key) is stored in clear text")
+                        #expect(Array(opened.utf8) == Array(sent.utf8), "\(id): data.\(member.key) changed: \(sent.debugDescription) → \(opened.debugDescription)")
+                        checkedStrings += 1
+                        continue
+                    }
                     guard case .string(let back)? = kept[member.key] else {
                         Issue.record("\(id): \(part).\(member.key) is missing from the stored event: \(storedJSON)")
                         continue
@@ -213,7 +222,7 @@ struct HostileInputTests {
         try #require(launch.exited(0), "\(launch)")
         let close = runLedger(["campaign", "close", "SPRING-1", "--reason", reason, "--db", db], in: scratch.directory)
         try #require(close.exited(0), "\(close)")
-        let data = try readLogRows(db).map(\.data)
+        let data = try readLogRows(db).filter { $0.stream.hasPrefix("campaign/") }.map(\.data)
         #expect(data.count == 3)
         #expect(data.first?.contains(name) == true, "\(data)")
         #expect(data.dropFirst().first?.contains(note) == true, "\(data)")
@@ -257,7 +266,10 @@ struct HostileInputTests {
         let again = runLedger(["import", lf, "--db", a], in: scratch.directory)
         #expect(again.exited(0) && again.stdout.contains("imported 0 events") && again.stdout.contains("5 already stored"), "\(again)")
         #expect(runLedger(["import", lf, "--db", b], in: scratch.directory).exited(0))
+        // The same events, ids and payloads; names are sealed with each ledger's own key (and
+        // a random nonce), so they are compared opened; the rules adoptions carry each its moment.
         #expect(try readLogRows(a) == readLogRows(b), "the CRLF and the LF file give different logs")
+        #expect(try openedPersonalFields(a) == openedPersonalFields(b), "the CRLF and the LF file give different names")
     }
 
     @Test("a UTF-8 byte order mark is either ignored or refused with exit 65 naming the line; never half-imported",
@@ -328,7 +340,7 @@ struct HostileInputTests {
             return
         }
         try #require(result.exited(0), "\(result)")
-        let stored = try #require(try readLogRows(db).first).occurredAt
+        let stored = try #require(try readLogRows(db).first { $0.stream == "client/X1" }).occurredAt
         let sent = try #require(Timestamp(iso8601: occurredAt))
         #expect(Timestamp(iso8601: stored) == sent,
                 "\(occurredAt) was accepted but stored as \(stored), which reads back as \(Timestamp(iso8601: stored).map(\.iso8601) ?? "nothing")")
@@ -412,4 +424,17 @@ struct HostileInputTests {
         #expect(!result.signaled && result.status < 128, "\(label): the import crashed (\(result.signaled ? "signal" : "exit") \(result.status)): \(result.stderr.prefix(300))")
         #expect(result.exited(0) || result.exited(65), "\(label): \(result)")
     }
+}
+
+/// The personal fields of every stored event, opened with the clients' keys: eventId → field → text.
+func openedPersonalFields(_ db: String) throws -> [String: [String: String]] {
+    let store = try SQLiteEventStore(path: db, readOnly: true)
+    let reader = PersonalDataReader(store: store)
+    var found: [String: [String: String]] = [:]
+    try store.scan(EventQuery(types: ["ClientRegistered", "ClientProfileUpdated"])) { event in
+        let payload = try reader.reveal(try StoredEvents.payload(of: event), of: event)
+        for (field, value) in payload.personalFields { found[event.eventId, default: [:]][field] = value }
+        return true
+    }
+    return found
 }

@@ -27,7 +27,11 @@ struct FieldReader {
         self.prefix = prefix
     }
 
-    func path(_ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
+    /// The field's path; an empty key is named `""`, so that a message always names a field.
+    func path(_ key: String) -> String {
+        let name = key.isEmpty ? #""""# : key
+        return prefix.isEmpty ? name : prefix + "." + name
+    }
 
     func error(_ key: String, _ problem: String) -> FieldError {
         FieldError(field: path(key), problem: problem)
