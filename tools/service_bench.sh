@@ -4,7 +4,7 @@
 # the targets are stated against: raw C SQLite one row per transaction
 # (tools/raw_append_ceiling.c) and `clientledger import` of the same batched input.
 #
-#     tools/service_bench.sh            (SINGLE=4000 CLIENTS=32 BATCHES=20 PORT=18080)
+#     tools/service_bench.sh   (SINGLE=4000 CLIENTS=32 BATCHES=20 PORT=18080 CONFIG=release SCRATCH=.build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -15,9 +15,11 @@ PORT=${PORT:-18080}
 work=$(mktemp -d /tmp/service-bench.XXXXXX)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-swift build -c release --product clientledger >/dev/null
-swift build -c release --product clientledger-server >/dev/null
-bin=$(swift build -c release --show-bin-path)
+scratch=${SCRATCH:-.build}
+config=${CONFIG:-release}
+swift build -c "$config" --scratch-path "$scratch" --product clientledger >/dev/null
+swift build -c "$config" --scratch-path "$scratch" --product clientledger-server >/dev/null
+bin=$(swift build -c "$config" --scratch-path "$scratch" --show-bin-path)
 cc -O2 tools/raw_append_ceiling.c -lsqlite3 -o "$work/raw_append_ceiling"
 
 "$bin/clientledger" init --db "$work/service.db" >/dev/null
