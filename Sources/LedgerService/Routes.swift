@@ -198,8 +198,10 @@ extension LedgerService {
             try store.read {
                 var lines: [String] = []
                 var last = after
+                // Names are sealed in the log: opened for a role that may see them.
+                let opener = personal ? PersonalDataReader(store: store) : nil
                 try store.scan(EventQuery(fromPosition: after + 1, limit: limit)) { event in
-                    lines.append(try EventWire.json(event, withoutPersonalFields: !personal))
+                    lines.append(try EventWire.json(event, personal: opener, withoutPersonalFields: !personal))
                     last = event.position
                     return true
                 }

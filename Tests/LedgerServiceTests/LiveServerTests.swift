@@ -137,7 +137,11 @@ struct LiveServerTests {
         #expect(server.terminate() == 0)
         let store = try LedgerStores.open(server.workspace.db, readOnly: true)
         for id in acknowledged { #expect(try store.storedEvent(id: id) != nil, "\(id) was acknowledged") }
-        #expect(try store.head().position == 200)
+        // The 200 registrations, and the RulesAdopted with which the first write put the
+        // rules in force into the log.
+        let rulesEvents = try store.events(EventQuery(stream: "ledger/rules")).count
+        #expect(rulesEvents == 1)
+        #expect(try store.head().position == 200 + Int64(rulesEvents))
         #expect(try store.verifyChain().isIntact)
     }
 

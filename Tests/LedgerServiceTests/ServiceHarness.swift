@@ -21,7 +21,10 @@ final class ServiceHarness: @unchecked Sendable {
 
     init(maxBodyBytes: Int = 64 * 1024, maxPendingEvents: Int = 200_000) throws {
         workspace = try Workspace("ServiceTests")
-        _ = try LedgerStores.create(workspace.db)
+        let (log, _) = try LedgerStores.create(workspace.db)
+        // The rules in force, adopted in the log first (position 1), as a ledger's first write
+        // does: the events the tests post start at position 2.
+        _ = try RulesInLog.adopt(try Rules.defaults(), reason: "test set-up", actor: "test", store: log, clock: SystemClock())
         let store = try AccessTokens.store(workspace.db, readOnly: false)
         for role in AccessRole.allCases {
             let (record, secret) = try AccessTokens.create(in: store, role: role, label: "test \(role.rawValue)", at: .now())
@@ -47,8 +50,13 @@ final class ServiceHarness: @unchecked Sendable {
 
     deinit { workspace.remove() }
 
-    /// The number of events in the log.
+    /// The number of events in the log after the set-up's `RulesAdopted`.
     func head() throws -> Int64 {
+        try LedgerStores.open(workspace.db, readOnly: true).head().position - 1
+    }
+
+    /// The log's last position (the set-up's `RulesAdopted` included).
+    func logHead() throws -> Int64 {
         try LedgerStores.open(workspace.db, readOnly: true).head().position
     }
 

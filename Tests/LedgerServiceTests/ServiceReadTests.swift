@@ -129,7 +129,7 @@ struct ServiceReadTests {
         let harness = try ServiceHarness()
         try await harness.test { client in
             try await Self.seed(client, harness)
-            let head = try harness.head()
+            let head = try harness.logHead()
             var seen: [Int64] = []
             var after: Int64 = 0
             while true {
@@ -146,7 +146,8 @@ struct ServiceReadTests {
                 #expect(body["head"]?.int == head)
             }
             #expect(seen == Array(stride(from: Int64(1), through: head, by: 1)))
-            let named = try await client.execute(uri: "/events?after=0&limit=1", method: .get, headers: harness.headers(.compliance))
+            // Position 1 is the set-up's RulesAdopted; the registration follows.
+            let named = try await client.execute(uri: "/events?after=1&limit=1", method: .get, headers: harness.headers(.compliance))
             #expect(try named.json()["events"]?[0]?["data"]?["name"]?.string == "Ada Example")
             let bad = try await client.execute(uri: "/events?after=-1", method: .get, headers: harness.headers(.read))
             #expect(bad.status == .badRequest)
@@ -182,7 +183,7 @@ struct ServiceReadTests {
             try await writer.value
             let rest = try await client.execute(uri: "/events/stream?after=\(after)&timeout=0.05", method: .get, headers: harness.headers(.read))
             for line in rest.text.split(separator: "\n") { received.append(try JSONParser.parse(String(line))["position"]?.int ?? -1) }
-            let head = try harness.head()
+            let head = try harness.logHead()
             #expect(received == Array(stride(from: Int64(1), through: head, by: 1)), "every position once, in order")
         }
     }

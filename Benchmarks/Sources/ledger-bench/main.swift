@@ -367,7 +367,7 @@ case "lateimport":
     func run(_ text: String) throws -> (Double, Ledger.ImportReport) {
         let log = try freshDatabase()
         defer { remove(log) }
-        let ledger = Ledger(store: log, rules: rules)
+        let ledger = Ledger(store: log, rules: rules, clock: FixedClock(Timestamp(millisecondsSinceEpoch: 2_208_988_800_000)))  // 2040: the facts run past today
         let bytes = Array(text.utf8)
         let start = now()
         let report = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
