@@ -92,24 +92,24 @@ for _ in $(seq "$ROUNDS"); do
 done
 
 echo "== projections: full rebuild, catch-up after a 1,000-event import, one client's history" >&2
-"$BENCH" rebuild "$work/ledger.db" > "$work/rebuild.txt"
+"$BENCH" rebuild "$work/ledger.db" > "$work/rebuild.txt" || echo "(ledger-bench mode for rebuild failed: its figures are missing)" >&2
 # Deposits on a day after the workload's last trade (its trades are 20 s apart from 2024-01-02).
 catchup_day=$(python3 -c 'import datetime,sys; print((datetime.date(2024, 1, 2) + datetime.timedelta(seconds=int(sys.argv[1]) * 20 + 86400)).isoformat())' "$TRADES")
-"$BENCH" catchup "$work/ledger.db" 1000 "$catchup_day" > "$work/catchup.txt"
-"$BENCH" history "$work/ledger.db" C9000001 1000 > "$work/history.txt"
-"$BENCH" insight "$work/ledger.db" > "$work/insight.txt"
+"$BENCH" catchup "$work/ledger.db" 1000 "$catchup_day" > "$work/catchup.txt" || echo "(ledger-bench mode for catchup failed: its figures are missing)" >&2
+"$BENCH" history "$work/ledger.db" C9000001 1000 > "$work/history.txt" || echo "(ledger-bench mode for history failed: its figures are missing)" >&2
+"$BENCH" insight "$work/ledger.db" > "$work/insight.txt" || echo "(ledger-bench mode for insight failed: its figures are missing)" >&2
 
 echo "== compliance: export of a 10,000-event client, checked offline by audit verify-export and tools/verify_export.py" >&2
-"$BENCH" exportbundle "$work/ledger.db" C9000002 "$work/bundle.jsonl" 10000 > "$work/bundle.txt"
+"$BENCH" exportbundle "$work/ledger.db" C9000002 "$work/bundle.jsonl" 10000 > "$work/bundle.txt" || echo "(ledger-bench mode for bundle failed: its figures are missing)" >&2
 read -r verify_export_s _ < <(timed "$work/verify_export.time" "$CL" audit verify-export "$work/bundle.jsonl")
 read -r verify_export_py_s _ < <(timed "$work/verify_export_py.time" python3 tools/verify_export.py "$work/bundle.jsonl")
 
 echo "== late facts: one for a client of 1,000 events; an import with 5% of the facts late (30-day window)" >&2
-"$BENCH" late 1000 > "$work/late.txt"
-"$BENCH" lateimport "${LATE_CLIENTS:-1000}" "${LATE_FACTS:-200000}" 5 > "$work/lateimport.txt"
-"$BENCH" launch "${LAUNCH_CLIENTS:-100000}" > "$work/launch.txt"
-"$BENCH" simulate "$work/ledger.db" > "$work/simulate.txt"
-"$BENCH" campaignimport "${LATE_CLIENTS:-1000}" "${LATE_FACTS:-200000}" > "$work/campaignimport.txt"
+"$BENCH" late 1000 > "$work/late.txt" || echo "(ledger-bench mode for late failed: its figures are missing)" >&2
+"$BENCH" lateimport "${LATE_CLIENTS:-1000}" "${LATE_FACTS:-200000}" 5 > "$work/lateimport.txt" || echo "(ledger-bench mode for lateimport failed: its figures are missing)" >&2
+"$BENCH" launch "${LAUNCH_CLIENTS:-100000}" > "$work/launch.txt" || echo "(ledger-bench mode for launch failed: its figures are missing)" >&2
+"$BENCH" simulate "$work/ledger.db" > "$work/simulate.txt" || echo "(ledger-bench mode for simulate failed: its figures are missing)" >&2
+"$BENCH" campaignimport "${LATE_CLIENTS:-1000}" "${LATE_FACTS:-200000}" > "$work/campaignimport.txt" || echo "(ledger-bench mode for campaignimport failed: its figures are missing)" >&2
 
 if [ -n "${SCALE_EVENTS:-}" ]; then
     echo "== at scale: $SCALE_EVENTS facts of ${SCALE_CLIENTS:-1000000} clients" >&2
@@ -121,7 +121,7 @@ if [ -n "${SCALE_EVENTS:-}" ]; then
     scale_bytes=$(file_bytes "$work/scale.db")
     read -r scale_rebuild_s scale_rebuild_kib < <(timed "$work/scale_rebuild.time" "$CL" projections rebuild --db "$work/scale.db")
     read -r scale_verify_s _ < <(timed "$work/scale_verify.time" "$CL" audit verify --db "$work/scale.db")
-    "$BENCH" insight "$work/scale.db" > "$work/scale_insight.txt"
+    "$BENCH" insight "$work/scale.db" > "$work/scale_insight.txt" || echo "(ledger-bench mode for scale_insight failed: its figures are missing)" >&2
 fi
 
 peer_b=$(value append_batched_eps "$work/peer.txt")

@@ -136,7 +136,12 @@ case "insight":
 case "simulate":
     let log = try SQLiteEventStore(path: arguments[2], readOnly: false)
     var first: Timestamp?
-    try log.scan(EventQuery(limit: 1)) { first = $0.occurredMoment; return false }
+    // The first client fact (the log opens with the RulesAdopted of the import's first write).
+    try log.scan(EventQuery(limit: 100)) { event in
+        guard event.stream.hasPrefix("client/") else { return true }
+        first = event.occurredMoment
+        return false
+    }
     let engine = try ProjectionEngine(store: log.projectionStore(), rules: rules)
     let rebuildStart = now()
     let run = try engine.rebuild()
