@@ -231,12 +231,19 @@ struct ServiceRouteTests {
         let harness = try ServiceHarness(maxPendingEvents: 1)
         let db = harness.workspace.db
         try await harness.test { client in
+            // Another writer holds the lock (long enough for a loaded machine, well inside the
+            // 5-second busy timeout), and the requests start only once it has it.
+            let locked = DispatchSemaphore(value: 0)
             let holder = Thread {
                 let other = try? LedgerStores.open(db, readOnly: false)
-                try? other?.write { _ in Thread.sleep(forTimeInterval: 0.6) }
+                try? other?.write { _ in
+                    locked.signal()
+                    Thread.sleep(forTimeInterval: 2.5)
+                }
+                if other == nil { locked.signal() }
             }
             holder.start()
-            try await Task.sleep(for: .milliseconds(50))
+            locked.wait()
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for index in 0..<3 {
                     group.addTask {
