@@ -5,14 +5,17 @@ import PackageDescription
 ///
 /// Dependencies point one way (docs/architecture.md):
 ///
-///     clientledger (CLI) → LedgerApplication → LedgerProjections → LedgerDomain → LedgerCore
+///     clientledger (CLI) → LedgerCLI → LedgerApplication → LedgerProjections → LedgerDomain → LedgerCore
 ///                                    │                  └──────→ LedgerStorage → LedgerCore
 ///                                    └──→ LedgerSQLite (adapter) ──→ LedgerStorage, CSQLite
+///
+///     clientledger-postgres → LedgerCLI + LedgerPostgres (adapter, postgres-nio) → LedgerStorage:
+///     the same commands on a PostgreSQL ledger; `clientledger` runs it for a postgres:// --db.
 ///
 ///     clientledger-server → LedgerService (Hummingbird) → LedgerApplication: the HTTP service is
 ///     its own program, so the CLI builds without the HTTP stack (`clientledger serve` runs it).
 ///
-/// SQL lives only in LedgerSQLite; LedgerConformance is the storage contract's test suite,
+/// SQL lives only in the adapters (LedgerSQLite, LedgerPostgres); LedgerConformance is the storage contract's test suite,
 /// run by every adapter's tests.
 let package = Package(
     name: "ClientLedger",
@@ -20,9 +23,11 @@ let package = Package(
     products: [
         .executable(name: "clientledger", targets: ["clientledger"]),
         .executable(name: "clientledger-server", targets: ["clientledger-server"]),
+        .executable(name: "clientledger-postgres", targets: ["clientledger-postgres"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
         .library(name: "LedgerSQLite", targets: ["LedgerSQLite"]),
+        .library(name: "LedgerPostgres", targets: ["LedgerPostgres"]),
         .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
         .library(name: "LedgerProjections", targets: ["LedgerProjections"]),
         .library(name: "LedgerApplication", targets: ["LedgerApplication"]),
@@ -39,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        // The PostgreSQL backend only (LedgerPostgres, clientledger-postgres, clientledger-server).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -56,13 +63,25 @@ let package = Package(
             name: "LedgerApplication",
             dependencies: ["LedgerProjections", "LedgerDomain", "LedgerStorage", "LedgerSQLite", "LedgerCore"]
         ),
-        .executableTarget(
-            name: "clientledger",
+        .target(
+            name: "LedgerPostgres",
+            dependencies: [
+                "LedgerStorage", "LedgerCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .target(
+            name: "LedgerCLI",
             dependencies: [
                 "LedgerApplication", "LedgerProjections", "LedgerDomain", "LedgerStorage", "LedgerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The embedded program: SQLite only, so that its first build stays small. A command
+        // given a postgres:// ledger runs clientledger-postgres, the same commands with the
+        // PostgreSQL backend linked in.
+        .executableTarget(name: "clientledger", dependencies: ["LedgerCLI"]),
+        .executableTarget(name: "clientledger-postgres", dependencies: ["LedgerCLI", "LedgerPostgres", "LedgerApplication"]),
         .target(
             name: "LedgerService",
             dependencies: [
@@ -77,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "clientledger-server",
             dependencies: [
-                "LedgerService", "LedgerApplication",
+                "LedgerService", "LedgerApplication", "LedgerPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +140,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .testTarget(
+            name: "LedgerPostgresTests",
+            dependencies: [
+                "LedgerPostgres", "LedgerConformance", "LedgerApplication", "LedgerProjections", "LedgerDomain",
+                "LedgerStorage", "LedgerCore", "LedgerTestSupport",
             ]
         ),
         .testTarget(

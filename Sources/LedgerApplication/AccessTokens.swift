@@ -1,5 +1,4 @@
 import LedgerCore
-import LedgerSQLite
 import LedgerStorage
 
 /// The roles a bearer token of the HTTP service can carry. Each route names the roles it
@@ -34,7 +33,7 @@ public enum AccessTokens {
 
     /// The token store of the ledger at `location`.
     public static func store(_ location: String, readOnly: Bool, clock: any LedgerClock = SystemClock()) throws -> any AccessTokenStore {
-        guard let store = try LedgerStores.open(location, readOnly: readOnly, clock: clock) as? SQLiteEventStore else {
+        guard let store = try LedgerStores.open(location, readOnly: readOnly, clock: clock) as? any AccessTokenKeeping else {
             throw StorageError.backend("this ledger's backend keeps no access tokens")
         }
         return store.accessTokenStore()

@@ -94,7 +94,7 @@ final class SQLiteAccessTokenStore: AccessTokenStore {
     }
 }
 
-extension SQLiteEventStore {
+extension SQLiteEventStore: AccessTokenKeeping {
     /// The HTTP service's tokens kept in this ledger's file.
     public func accessTokenStore() -> any AccessTokenStore {
         SQLiteAccessTokenStore(store: self)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerApplication
 import LedgerDomain
+import LedgerPostgres
 import LedgerService
 import Logging
 
@@ -14,7 +15,7 @@ struct ClientLedgerServer: AsyncParsableCommand {
         discussion: "Stops gracefully on SIGTERM or SIGINT. docs/service.md describes the routes and roles.",
         version: ClientLedgerVersion.current)
 
-    @Option(help: "Ledger database file (default: $CLIENTLEDGER_DB or ./clientledger.db).")
+    @Option(help: "Ledger: a SQLite file or a postgres:// URL (default: $CLIENTLEDGER_DB or ./clientledger.db).")
     var db: String?
 
     @Option(help: "Address to listen on, HOST:PORT.")
@@ -41,6 +42,7 @@ struct ClientLedgerServer: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LedgerStores.register(PostgresBackend())
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

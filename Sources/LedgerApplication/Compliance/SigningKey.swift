@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,9 +29,21 @@ public struct SigningKey: Sendable {
     /// Where it was read from or written to.
     public let path: String
 
-    /// The key file of the ledger at `databasePath`.
+    /// The key file of the ledger at `databasePath`: beside a SQLite file; for a ledger on a
+    /// server (a `postgres://` URL), `$CLIENTLEDGER_SIGNING_KEY` when set, else a file named
+    /// after the server and database in `~/.clientledger/keys/` (made with mode 0700).
     public static func path(forDatabase databasePath: String) -> String {
-        databasePath + ".signing-key"
+        guard LedgerStores.isPostgresURL(databasePath) else { return databasePath + ".signing-key" }
+        let environment = ProcessInfo.processInfo.environment
+        if let given = environment["CLIENTLEDGER_SIGNING_KEY"], !given.isEmpty { return given }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "."
+        let folder = home + "/.clientledger/keys"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let components = URLComponents(string: databasePath)
+        let name = [components?.host ?? "server", String(components?.port ?? 5432), String((components?.path ?? "").drop(while: { $0 == "/" }))]
+            .joined(separator: "-")
+            .map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "_" }
+        return folder + "/" + String(name) + ".signing-key"
     }
 
     /// The ledger's key, or nil when it has none yet.

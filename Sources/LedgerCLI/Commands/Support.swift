@@ -8,7 +8,7 @@ import LedgerStorage
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Ledger database file (default: $CLIENTLEDGER_DB or ./clientledger.db).")
+    @Option(name: .long, help: "Ledger: a SQLite file, or a postgres://user@host:port/db URL (default: $CLIENTLEDGER_DB or ./clientledger.db).")
     var db: String?
 
     var databasePath: String {

@@ -2,10 +2,13 @@ import ArgumentParser
 import Foundation
 import LedgerApplication
 
-/// `clientledger`: the admin CLI of the ledger, grouped by who uses it.
-@main
-struct ClientLedger: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `clientledger`: the admin CLI of the ledger, grouped by who uses it. The commands live in
+/// this library so that two programs share them: `clientledger` (SQLite) and
+/// `clientledger-postgres` (the same commands with the PostgreSQL backend linked in).
+public struct ClientLedger: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "clientledger",
         abstract: "An event-sourced client-lifecycle and loyalty ledger for a securities brokerage.",
         discussion: """
@@ -28,11 +31,16 @@ struct ClientLedger: ParsableCommand {
     /// process with SIGPIPE or SIGXFSZ; and a `--db` given before the subcommand is moved
     /// after it (`CommandLineArguments.movingDatabaseOption`). After the command: whatever
     /// is still buffered for standard output is written out, and checked.
-    static func main() {
+    ///
+    /// A ledger on a backend this program does not link (a `postgres://` URL given to
+    /// `clientledger`) is handed to the program that does, with the same arguments.
+    public static func main() {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)
         do {
-            let arguments = try CommandLineArguments.movingDatabaseOption(Array(CommandLine.arguments.dropFirst()))
+            let given = Array(CommandLine.arguments.dropFirst())
+            try BackendProgram.handOverIfNeeded(given)
+            let arguments = try CommandLineArguments.movingDatabaseOption(given)
             var command = try parseAsRoot(arguments)
             try command.run()
         } catch {
