@@ -40,6 +40,8 @@ public enum Failures {
             }
         case let error as RulesError:
             return (.badInput, "rules: \(error.description)")
+        case let error as CopyError:
+            return (.badInput, error.description)
         case let error as FieldError:
             return (.badInput, error.description)
         case let error as ProjectionError:

@@ -22,7 +22,7 @@ public struct ClientLedger: ParsableCommand {
             Init.self, Import.self, Append.self, Events.self, History.self, ClientCommand.self, Audit.self,
             RulesCommand.self, Tiers.self, Points.self, Projections.self, Membership.self, Eligibility.self,
             Metrics.self, Insight.self, Campaign.self, MarketingReport.self, Forget.self, Seed.self, Demo.self, Serve.self,
-            Tokens.self,
+            Tokens.self, Copy.self,
         ]
     )
 

@@ -34,6 +34,7 @@ final class PostgresAppendTransaction: AppendTransaction {
     private var types: [String] = []
     private var schemaVersions: [Int64] = []
     private var occurred: [String] = []
+    private var recorded: [String] = []
     private var data: [String] = []
     private var metadata: [String] = []
     private var hashes: [ByteBuffer] = []
@@ -80,6 +81,10 @@ final class PostgresAppendTransaction: AppendTransaction {
     }
 
     private func chainHash(of event: NewEvent, position: Int64, version: Int64) -> [UInt8] {
+        chainHash(of: event, position: position, version: version, recordedAt: recordedText)
+    }
+
+    private func chainHash(of event: NewEvent, position: Int64, version: Int64, recordedAt recordedText: [UInt8]) -> [UInt8] {
         occurredText.withUnsafeMutableBufferPointer { event.occurredAt.write(into: $0) }
         var e = event
         e.stream.withUTF8 { stream in e.eventId.withUTF8 { eventId in e.type.withUTF8 { type in
@@ -96,6 +101,27 @@ final class PostgresAppendTransaction: AppendTransaction {
         return hasher.last
     }
 
+    func appendCopy(_ event: RecordedEvent) throws {
+        let position = lastPosition + 1
+        let version = try self.version(of: event.stream) + 1
+        guard event.position == position, event.version == version, let occurredAt = Timestamp(iso8601: event.occurredAt),
+            occurredAt.iso8601 == event.occurredAt, Timestamp(iso8601: event.recordedAt)?.iso8601 == event.recordedAt
+        else {
+            throw StorageError.corrupt(
+                "the copied event at position \(event.position) (version \(event.version) of \(event.stream)) does not follow this log (position \(position), version \(version)) or its times are not in the stored form")
+        }
+        let new = NewEvent(
+            eventId: event.eventId, stream: event.stream, type: event.type, schemaVersion: event.schemaVersion,
+            occurredAt: occurredAt, data: event.data, metadata: event.metadata)
+        let hash = chainHash(of: new, position: position, version: version, recordedAt: Array(event.recordedAt.utf8))
+        guard hash == event.hash else {
+            hasher.rewind(to: lastHash)
+            throw StorageError.corrupt("the copied event at position \(position) does not hash to its stored hash: the source log is altered")
+        }
+        buffer(new, position: position, version: version, hash: hash, recordedAt: event.recordedAt)
+        if positions.count >= Self.batchRows { try flush() }
+    }
+
     @discardableResult
     func append(_ event: NewEvent) throws -> AppendOutcome {
         if let stored = try storedEvent(id: event.eventId) {
@@ -104,7 +130,14 @@ final class PostgresAppendTransaction: AppendTransaction {
         let version = try self.version(of: event.stream) + 1
         let position = lastPosition + 1
         let hash = chainHash(of: event, position: position, version: version)
+        buffer(event, position: position, version: version, hash: hash, recordedAt: recordedAt)
+        if positions.count >= Self.batchRows { try flush() }
+        return AppendOutcome(position: position, version: version, written: true)
+    }
+
+    private func buffer(_ event: NewEvent, position: Int64, version: Int64, hash: [UInt8], recordedAt: String) {
         positions.append(position)
+        recorded.append(recordedAt)
         streams.append(event.stream)
         streamVersions.append(version)
         eventIds.append(event.eventId)
@@ -119,8 +152,6 @@ final class PostgresAppendTransaction: AppendTransaction {
         lastHash = hash
         versions[event.stream] = version
         idsWrittenToEmptyLog?.insert(event.eventId)
-        if positions.count >= Self.batchRows { try flush() }
-        return AppendOutcome(position: position, version: version, written: true)
     }
 
     /// Sends the buffered rows and keys in one statement each.
@@ -138,13 +169,13 @@ final class PostgresAppendTransaction: AppendTransaction {
         try session.execute(
                 """
                 INSERT INTO events(position, stream, version, event_id, type, schema_version, occurred_at, recorded_at, data, metadata, hash)
-                SELECT p, s, v, i, t, sv, o, $8, d, m, h
+                SELECT p, s, v, i, t, sv, o, r, d, m, h
                 FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-                            $9::text[], $10::text[], $11::bytea[]) AS u(p, s, v, i, t, sv, o, d, m, h)
+                            $8::text[], $9::text[], $10::text[], $11::bytea[]) AS u(p, s, v, i, t, sv, o, r, d, m, h)
                 ORDER BY p
                 """,
                 try PostgresBindings(
-                    positions, streams, streamVersions, eventIds, types, schemaVersions, occurred, recordedAt, data, metadata,
+                    positions, streams, streamVersions, eventIds, types, schemaVersions, occurred, recorded, data, metadata,
                     hashes),
                 refine: { state in
                     state == "23505" || state == "P0001"
@@ -157,6 +188,7 @@ final class PostgresAppendTransaction: AppendTransaction {
         types.removeAll(keepingCapacity: true)
         schemaVersions.removeAll(keepingCapacity: true)
         occurred.removeAll(keepingCapacity: true)
+        recorded.removeAll(keepingCapacity: true)
         data.removeAll(keepingCapacity: true)
         metadata.removeAll(keepingCapacity: true)
         hashes.removeAll(keepingCapacity: true)

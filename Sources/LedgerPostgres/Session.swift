@@ -144,8 +144,10 @@ enum PostgresFailure {
         case nil:
             switch psql.code {
             case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
-                let reason = connecting ? "cannot connect to the server" : "the connection to the server was lost"
-                return StorageError.cannotOpen(location: location, reason: reason)
+                guard !connecting else { return StorageError.cannotOpen(location: location, reason: "cannot connect to the server") }
+                // Temporary: what was not committed is rolled back by the server, and a retry
+                // recognises events already stored by their eventId.
+                return StorageError.busy("the connection to the server \(location) was lost")
             default:
                 return StorageError.backend("\(location): \(psql.code)")
             }

@@ -6,22 +6,22 @@ import LedgerStorage
 final class SQLiteAppendTransaction: AppendTransaction {
     let connection: Connection
     let catalog: Catalog
-    private let inserter: RowInserter
+    let inserter: RowInserter
     private let versionQuery: Statement
-    private(set) var lastPosition: Int64
-    private(set) var lastHash: [UInt8]
+    var lastPosition: Int64
+    var lastHash: [UInt8]
     /// Extends the chain over one reused buffer (no per-event allocation but the row's hash).
-    private var hasher: ChainHasher
+    var hasher: ChainHasher
     private var occurredText = [UInt8](repeating: 0, count: 24)
     private var recordedText: [UInt8]
     let recordedAt: String
     private let recordedMs: Int64
     var recordedMoment: Timestamp { Timestamp(millisecondsSinceEpoch: recordedMs) }
-    private var versions: [String: Int64] = [:]
+    var versions: [String: Int64] = [:]
     /// When the log was empty as the transaction began, the only stored ids are the ones
     /// written in it: a fixed-size filter of them says which can not be stored, so most
     /// lookups never touch the index (8 MiB, whatever the size of the import).
-    private var idsWrittenToEmptyLog: IdFilter?
+    var idsWrittenToEmptyLog: IdFilter?
 
     init(connection: Connection, catalog: Catalog, recordedAt: Timestamp) throws {
         self.connection = connection
@@ -90,6 +90,10 @@ final class SQLiteAppendTransaction: AppendTransaction {
 
     /// The chain's hash of `event` at `position`, from its fields as they will be stored.
     private func chainHash(of event: NewEvent, position: Int64, version: Int64) -> [UInt8] {
+        chainHash(of: event, position: position, version: version, recordedAt: recordedText)
+    }
+
+    private func chainHash(of event: NewEvent, position: Int64, version: Int64, recordedAt recordedText: [UInt8]) -> [UInt8] {
         occurredText.withUnsafeMutableBufferPointer { event.occurredAt.write(into: $0) }
         var e = event
         e.stream.withUTF8 { stream in e.eventId.withUTF8 { eventId in e.type.withUTF8 { type in
@@ -131,6 +135,36 @@ final class SQLiteAppendTransaction: AppendTransaction {
         versions[event.stream] = version
         idsWrittenToEmptyLog?.insert(event.eventId)
         return AppendOutcome(position: position, version: version, written: true)
+    }
+}
+
+extension SQLiteAppendTransaction {
+    func appendCopy(_ event: RecordedEvent) throws {
+        let position = lastPosition + 1
+        let version = try self.version(of: event.stream) + 1
+        guard event.position == position, event.version == version,
+            let occurred = Timestamp(iso8601: event.occurredAt), occurred.iso8601 == event.occurredAt,
+            let recorded = Timestamp(iso8601: event.recordedAt), recorded.iso8601 == event.recordedAt
+        else {
+            throw StorageError.corrupt(
+                "the copied event at position \(event.position) (version \(event.version) of \(event.stream)) does not follow this log (position \(position), version \(version)) or its times are not in the stored form")
+        }
+        let new = NewEvent(
+            eventId: event.eventId, stream: event.stream, type: event.type, schemaVersion: event.schemaVersion,
+            occurredAt: occurred, data: event.data, metadata: event.metadata)
+        let hash = chainHash(of: new, position: position, version: version, recordedAt: Array(event.recordedAt.utf8))
+        guard hash == event.hash else {
+            hasher.rewind(to: lastHash)
+            throw StorageError.corrupt("the copied event at position \(position) does not hash to its stored hash: the source log is altered")
+        }
+        try inserter.insert(RowInserter.Row(
+            position: position, stream: event.stream, version: version, eventId: event.eventId, type: event.type,
+            schemaVersion: Int64(event.schemaVersion), occurredMs: occurred.millisecondsSinceEpoch,
+            recordedMs: recorded.millisecondsSinceEpoch, data: event.data, metadata: event.metadata, hash: hash))
+        lastPosition = position
+        lastHash = hash
+        versions[event.stream] = version
+        idsWrittenToEmptyLog?.insert(event.eventId)
     }
 }
 

@@ -129,6 +129,11 @@ public protocol AppendTransaction: AnyObject {
     /// append takes the same position and version, so a caller may go on with another id.
     @discardableResult
     func append(_ event: NewEvent) throws -> AppendOutcome
+    /// Appends an event copied from another ledger as it was recorded there, with its
+    /// `recordedAt` and hash (`clientledger copy`). It must be the next position of this log
+    /// and the next version of its stream, and its stored hash must be the one the chain gives
+    /// its fields here; otherwise it is refused with `corrupt` and nothing is written.
+    func appendCopy(_ event: RecordedEvent) throws
     /// Commits what was appended so far (durably, as a `write` that returned) and goes on in a
     /// new transaction: for long imports committed in batches. Throws `conflict` when another
     /// writer committed in between, since what the caller planned rests on the old head.

@@ -67,12 +67,12 @@ public struct SigningKey: Sendable {
         return SigningKey(privateKey: seed, publicKey: publicKey, path: path)
     }
 
-    /// The ledger's key, created (and written with mode 0600) when it has none; and whether
-    /// it was created now.
-    public static func loadOrCreate(forDatabase databasePath: String) throws -> (key: SigningKey, created: Bool) {
+    /// The ledger's key, created (and written with mode 0600) when it has none — from `seed`
+    /// when given (a copied ledger keeps its key) — and whether it was created now.
+    public static func loadOrCreate(forDatabase databasePath: String, seed given: [UInt8]? = nil) throws -> (key: SigningKey, created: Bool) {
         if let key = try load(forDatabase: databasePath) { return (key, false) }
         let path = path(forDatabase: databasePath)
-        let seed = LedgerSignature.newPrivateKey()
+        let seed = given ?? LedgerSignature.newPrivateKey()
         guard let publicKey = LedgerSignature.publicKey(of: seed) else {
             throw ComplianceError(.cannotWrite, "could not create a signing key")
         }
