@@ -9,7 +9,8 @@
 # role that may create databases); without it they are skipped and say so.
 set -euo pipefail
 
-state_file="${TMPDIR:-/tmp}/clientledger-test-postgres.state"
+# CLIENTLEDGER_PG_STATE names another state file, for a second server (the crash trial has its own).
+state_file="${CLIENTLEDGER_PG_STATE:-${TMPDIR:-/tmp}/clientledger-test-postgres.state}"
 run_user="clientledger-pg"
 
 bin_dir() {

@@ -85,7 +85,9 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
         case .create:
             createdNow = applied.isEmpty
         }
-        if !applied.isEmpty {
+        // A write needs the guards; a read-only open goes on, so that `audit verify` can say
+        // which are missing.
+        if !applied.isEmpty, mode != .readOnly {
             let missing = try missingAppendOnlyGuards()
             guard missing.isEmpty else { throw StorageError.appendOnlyGuardsMissing(location: location, missing: missing) }
         }
