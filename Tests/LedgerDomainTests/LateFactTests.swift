@@ -89,7 +89,15 @@ struct LateFactTests {
             #expect(corrects == award.event.eventId)
             #expect(lot == at("2025-03-01T00:00:00Z"))
             #expect(correction.occurredAt == at("2025-03-01T00:00:00Z"))
-            #expect(events.contains { $0.payload == .tierChanged(from: .silver, to: .gold, reason: .corrected) })
+            // The Gold correction names the recorded March upgrade it replaces.
+            let marchUpgrade = try #require(events.first { $0.type == "TierChanged" })
+            #expect(marchUpgrade.payload == .tierChanged(from: .standard, to: .silver, reason: .qualified))
+            #expect(marchUpgrade.occurredAt == at("2025-03-01T00:00:00Z"))
+            #expect(events.contains { $0.payload == .tierChanged(from: .silver, to: .gold, reason: .corrected, corrects: marchUpgrade.event.eventId) })
+            #expect(events.allSatisfy { event in
+                guard case .tierChanged(_, _, let reason, let corrects) = event.payload else { return true }
+                return (reason == .corrected) == (corrects != nil)
+            })
             #expect(events.contains { $0.payload == .tierChanged(from: .standard, to: .silver, reason: .qualified) && $0.occurredAt == at("2025-02-01T00:00:00Z") })
             // history --as-of 15 February: the world as now known, Silver since 1 February.
             let asOf = try late.streams.fold("C1", asOf: at("2025-02-15T00:00:00Z"))
@@ -128,7 +136,36 @@ struct LateFactTests {
             let world = try late.world()
             #expect(world.tier == .standard)
             #expect(world.history.isEmpty)
-            #expect(try late.storedEvents(of: "C1").contains { $0.payload == .tierChanged(from: .silver, to: .standard, reason: .corrected) })
+            let events = try late.storedEvents(of: "C1")
+            let upgrade = try #require(events.first { $0.payload == .tierChanged(from: .standard, to: .silver, reason: .qualified) })
+            let correction = try #require(events.first { $0.type == "TierChanged" && $0.event.eventId != upgrade.event.eventId })
+            // Dated at the upgrade that should not have happened, and naming it.
+            #expect(correction.payload == .tierChanged(from: .silver, to: .standard, reason: .corrected, corrects: upgrade.event.eventId))
+            #expect(correction.occurredAt == upgrade.occurredAt)
+            #expect(correction.event.schemaVersion == 2)
+            try withTemporaryLedger(clock: lateClock) { inOrder in
+                try inOrder.importEach([lines[0], lines[2], lines[1]])
+                #expect(try inOrder.world() == world)
+            }
+        }
+    }
+
+    @Test("an upgrade the record never had names the fact at its moment in corrects")
+    func correctedUpgradeWithoutRecordedChange() throws {
+        let lines = [
+            registrationLine("C1", "2025-01-01T00:00:00Z"),
+            depositLine("2025-03-01T00:00:00Z", "60000.00"),
+            depositLine("2025-02-01T00:00:00Z", "50000.00"),  // late: 110,000.00 of assets on 1 March
+        ]
+        try withTemporaryLedger(clock: lateClock) { late in
+            try late.importEach(lines)
+            let world = try late.world()
+            #expect(world.history == [.init(at: at("2025-03-01T00:00:00Z"), from: .standard, to: .silver)])
+            let events = try late.storedEvents(of: "C1")
+            let march = try #require(events.first { $0.type == "FundsDeposited" && $0.occurredAt == at("2025-03-01T00:00:00Z") })
+            let change = try #require(events.first { $0.type == "TierChanged" })
+            #expect(change.payload == .tierChanged(from: .standard, to: .silver, reason: .corrected, corrects: march.event.eventId))
+            #expect(change.occurredAt == at("2025-03-01T00:00:00Z"))
             try withTemporaryLedger(clock: lateClock) { inOrder in
                 try inOrder.importEach([lines[0], lines[2], lines[1]])
                 #expect(try inOrder.world() == world)

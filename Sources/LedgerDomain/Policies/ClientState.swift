@@ -203,22 +203,10 @@ public struct ClientState: Sendable {
             if reason == .survey { surveyAwardsByQuarter[Self.quarter(of: moment), default: 0] += 1 }
         case .pointsExpired(let points, let lotAwardedAt):
             expire(points, awardedAt: lotAwardedAt)
-        case .tierChanged(let from, let to, let reason):
-            if let last = tierHistory.last, moment < last.at || (reason == .corrected && moment == last.at) {
-                // Out of world order (a late fact's upgrade or a correction): the history in
-                // world time is rewritten from this moment on.
-                Self.applyTierChange(to: to, at: moment, reason: reason, history: &tierHistory)
-                tier = tierHistory.last?.to ?? .standard
-                tierSince = tierHistory.last?.at ?? registeredAt
-            } else if reason == .corrected {
-                Self.applyTierChange(to: to, at: moment, reason: reason, history: &tierHistory)
-                tier = tierHistory.last?.to ?? .standard
-                tierSince = tierHistory.last?.at ?? registeredAt
-            } else {
-                tier = to
-                tierSince = moment
-                tierHistory.append(TierChange(at: moment, from: from, to: to, reason: reason))
-            }
+        case .tierChanged(let from, let to, let reason, _):
+            Self.foldTierChange(from: from, to: to, reason: reason, at: moment, history: &tierHistory)
+            tier = tierHistory.last?.to ?? .standard
+            tierSince = tierHistory.last?.at ?? registeredAt
         case .pointsCorrected(let points, _, let decision, let lotAwardedAt, _):
             switch decision {
             case .pointsAwarded: correctAward(by: points, awardedAt: lotAwardedAt)
@@ -235,6 +223,17 @@ public struct ClientState: Sendable {
             name = PersonalField.erased
         case .campaignDefined, .campaignLaunched, .campaignClosed:
             break
+        }
+    }
+
+    /// The tier history after a recorded `TierChanged` dated `moment`, as `apply` folds it: a
+    /// change out of world order (a late fact's upgrade) or a correction rewrites the history
+    /// in world time from its moment on; any other is appended.
+    public static func foldTierChange(from: Tier, to: Tier, reason: TierChangeReason, at moment: Timestamp, history: inout [TierChange]) {
+        if reason == .corrected || history.last.map({ moment < $0.at }) ?? false {
+            applyTierChange(to: to, at: moment, reason: reason, history: &history)
+        } else {
+            history.append(TierChange(at: moment, from: from, to: to, reason: reason))
         }
     }
 
