@@ -155,10 +155,12 @@ public struct SurveyEntry: Sendable, Equatable {
 extension ClientFold {
     /// The snapshot format written today. Format 5 added interactions and survey answers,
     /// format 6 the client's campaign enrolments and campaign points, format 7 the
-    /// suitability acknowledgements and flags and the moment of an erasure;
+    /// suitability acknowledgements and flags and the moment of an erasure, format 8 the
+    /// consumptions in world order with what each lot gave them and lost to expiry (lots are
+    /// consumed in `occurredAt` order, so a late lot is reallocated on catch-up);
     /// a snapshot of another format is refused with `UnknownSnapshotFormat`, and the engine
     /// asks for a rebuild rather than catch up from it.
-    public static let snapshotFormat: Int64 = 7
+    public static let snapshotFormat: Int64 = 8
 
     /// A stored snapshot written by another version of the program.
     public struct UnknownSnapshotFormat: Error, Sendable {

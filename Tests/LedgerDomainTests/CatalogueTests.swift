@@ -315,6 +315,38 @@ struct CatalogueTests {
         }
     }
 
+    @Test("a corrected TierChanged names the decision it corrects: required at version 2, only with reason corrected")
+    func tierChangedCorrects() throws {
+        #expect(EventType.tierChanged.currentSchemaVersion == 2)
+        func data(_ text: String) throws -> JSONObject {
+            guard case .object(let object) = try JSONParser.parse(text) else { throw FieldError(field: "data", problem: "not an object") }
+            return object
+        }
+        let named = try data(#"{"from":"Silver","to":"Gold","reason":"corrected","corrects":"E-1"}"#)
+        #expect(try EventPayload.decode(type: .tierChanged, schemaVersion: 2, data: named)
+            == .tierChanged(from: .silver, to: .gold, reason: .corrected, corrects: "E-1"))
+        let unnamed = try data(#"{"from":"Silver","to":"Gold","reason":"corrected"}"#)
+        #expect(throws: FieldError(field: "data.corrects", problem: "is required with reason corrected: the eventId of the TierChanged it corrects")) {
+            try EventPayload.decode(type: .tierChanged, schemaVersion: 2, data: unnamed)
+        }
+        let misplaced = try data(#"{"from":"Standard","to":"Silver","reason":"qualified","corrects":"E-1"}"#)
+        #expect(throws: FieldError(field: "data.corrects", problem: "is only for reason corrected, reason is qualified")) {
+            try EventPayload.decode(type: .tierChanged, schemaVersion: 2, data: misplaced)
+        }
+        // Version 1, before the field: a correction is read without it, and may not carry it.
+        #expect(try EventPayload.decode(type: .tierChanged, schemaVersion: 1, data: unnamed)
+            == .tierChanged(from: .silver, to: .gold, reason: .corrected, corrects: nil))
+        #expect(throws: FieldError(field: "data.corrects", problem: "is not part of TierChanged version 1")) {
+            try EventPayload.decode(type: .tierChanged, schemaVersion: 1, data: named)
+        }
+        // The fast reader of canonical payloads agrees, and leaves the refusals to the full parser.
+        for (payload, expected) in [(named, true), (misplaced, false), (unnamed, false)] {
+            let bytes = Array(JSONValue.object(payload).compactText.utf8)
+            let read = bytes.withUnsafeBufferPointer { CanonicalPayloadReader.decode(type: .tierChanged, schemaVersion: 2, bytes: $0) }
+            #expect((read != nil) == expected)
+        }
+    }
+
     @Test("schema versions outside 1…current are refused", arguments: EventType.allCases)
     func schemaVersionOutOfRange(_ type: EventType) throws {
         let data = try #require(Golden.valid(type.rawValue).first)

@@ -129,7 +129,7 @@ func awards(_ planned: [PlannedEvent]) -> [Int64] {
 }
 
 func tierChanges(_ planned: [PlannedEvent]) -> [(from: Tier, to: Tier, reason: TierChangeReason)] {
-    planned.compactMap { if case .tierChanged(let from, let to, let reason) = $0.payload { return (from, to, reason) } else { return nil } }
+    planned.compactMap { if case .tierChanged(let from, let to, let reason, _) = $0.payload { return (from, to, reason) } else { return nil } }
 }
 
 func expiries(_ planned: [PlannedEvent]) -> [Int64] {

@@ -84,7 +84,14 @@ public struct CanonicalPayloadReader {
             guard let from = choice("from", Tier.self, first: true), let to = choice("to", Tier.self),
                 let reason = choice("reason", TierChangeReason.self)
             else { return nil }
-            return .tierChanged(from: from, to: to, reason: reason)
+            var corrects: String?
+            if peekKey("corrects") {
+                guard let id = text("corrects") else { return nil }
+                corrects = id
+            }
+            // The validator's cross-field rules (corrects iff corrected) are the full parser's.
+            guard (reason == .corrected) == (corrects != nil) else { return nil }
+            return .tierChanged(from: from, to: to, reason: reason, corrects: corrects)
         case .clientProfileUpdated, .campaignDefined, .campaignLaunched, .campaignClosed, .pointsCorrected, .campaignEnrolled,
              .suitabilityWarningAcknowledged, .suitabilityBreachFlagged, .clientDataErased:
             return nil  // rare: the full parser reads them

@@ -54,7 +54,7 @@ public enum EventType: String, CaseIterable, Sendable {
     /// The payload version the ledger writes today. Older stored versions are upcast on read.
     public var currentSchemaVersion: Int {
         switch self {
-        case .riskAssessed: return 2
+        case .riskAssessed, .tierChanged: return 2
         default: return 1
         }
     }
@@ -77,7 +77,11 @@ public enum EventPayload: Sendable, Equatable {
     case clientOffboarded(reason: String)
     case pointsAwarded(points: Int64, reason: AwardReason, campaignId: String?, expiresAt: Timestamp)
     case pointsExpired(points: Int64, lotAwardedAt: Timestamp)
-    case tierChanged(from: Tier, to: Tier, reason: TierChangeReason)
+    /// `corrects`: for `reason: corrected` (after a late fact), the eventId of the recorded
+    /// `TierChanged` it corrects (or, when the record holds none at or before its moment, of
+    /// the event at that moment whose decision it corrects); nil for every other reason, and
+    /// for a correction stored at version 1, before the field existed.
+    case tierChanged(from: Tier, to: Tier, reason: TierChangeReason, corrects: String? = nil)
     /// A signed change to the points of an earlier decision (`corrects`, its eventId, or for
     /// an award that was never written, the fact that should have earned it), after a late
     /// fact. `lotAwardedAt` names the lot: the award's moment, or the expired lot's.
@@ -198,9 +202,19 @@ public enum EventPayload: Sendable, Equatable {
             payload = .pointsExpired(
                 points: try r.integer("points", in: 1...maximumPoints), lotAwardedAt: try r.timestamp("lotAwardedAt"))
         case .tierChanged:
-            payload = .tierChanged(
-                from: try r.choice("from", Tier.self), to: try r.choice("to", Tier.self),
-                reason: try r.choice("reason", TierChangeReason.self))
+            let from = try r.choice("from", Tier.self)
+            let to = try r.choice("to", Tier.self)
+            let reason = try r.choice("reason", TierChangeReason.self)
+            let corrects = try r.optionalText("corrects", maxLength: 64)
+            if reason == .corrected {
+                // Version 1 had no `corrects` (the upcast refuses one there).
+                if corrects == nil, schemaVersion >= 2 {
+                    throw r.error("corrects", "is required with reason corrected: the eventId of the TierChanged it corrects")
+                }
+            } else if corrects != nil {
+                throw r.error("corrects", "is only for reason corrected, reason is \(reason.rawValue)")
+            }
+            payload = .tierChanged(from: from, to: to, reason: reason, corrects: corrects)
         case .pointsCorrected:
             let points = try r.integer("points", in: -maximumPoints...maximumPoints)
             guard points != 0 else { throw r.error("points", "must not be 0") }
@@ -304,10 +318,11 @@ public enum EventPayload: Sendable, Equatable {
         case .pointsExpired(let points, let lotAwardedAt):
             w.key("points"); w.int(points)
             w.key("lotAwardedAt"); w.string(lotAwardedAt.iso8601)
-        case .tierChanged(let from, let to, let reason):
+        case .tierChanged(let from, let to, let reason, let corrects):
             w.key("from"); w.string(from.rawValue)
             w.key("to"); w.string(to.rawValue)
             w.key("reason"); w.string(reason.rawValue)
+            if let corrects { w.key("corrects"); w.string(corrects) }
         case .pointsCorrected(let points, let corrects, let decision, let lotAwardedAt, let reason):
             w.key("points"); w.int(points)
             w.key("corrects"); w.string(corrects)
@@ -374,6 +389,12 @@ public enum Upcaster {
             var upgraded = data
             upgraded.members.append((key: "lowestCategory", value: .bool(false)))
             return upgraded
+        case (.tierChanged, 1):
+            // v1 had no `corrects`: a v1 correction is read without it.
+            if data["corrects"] != nil {
+                throw FieldError(field: "data.corrects", problem: "is not part of TierChanged version 1")
+            }
+            return data
         default:
             return data
         }

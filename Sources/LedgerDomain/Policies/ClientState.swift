@@ -1,13 +1,25 @@
 import LedgerCore
 
-/// Points from one award (or one positive adjustment), consumed oldest first.
+/// Points from one award (or one positive adjustment), consumed oldest first in world time.
 public struct PointsLot: Sendable, Equatable {
     public var awardedAt: Timestamp
     public var expiresAt: Timestamp
     public var points: Int64
+    /// `points − consumed − expired`.
     public var remaining: Int64
     /// Awards count toward qualifying points; manual adjustments do not.
     public var fromAward: Bool
+    /// Points the consumptions took from the lot, allocated oldest lot first in `occurredAt`
+    /// order of the consumptions, whatever order they were recorded in.
+    public internal(set) var consumed: Int64 = 0
+    /// Points of the lot expired as recorded (its `PointsExpired`, with their corrections).
+    public internal(set) var expired: Int64 = 0
+}
+
+/// A redemption or negative adjustment, at its moment in world time.
+struct Consumption: Sendable, Equatable {
+    var at: Timestamp
+    var points: Int64
 }
 
 /// A client's part in one campaign: its group once enrolled, and the campaign's points it
@@ -93,11 +105,22 @@ public struct ClientState: Sendable {
     /// How long a lot from a positive adjustment lives (awards carry their own `expiresAt`).
     public let adjustmentLotLifetimeDays: Int64
 
-    /// Points a consumption applied in stream order could not find in lots (a late
-    /// redemption whose lots were already expired as recorded), until the expiry correction
-    /// of the same transaction gives them back. Not part of snapshots: both are always
-    /// applied together.
-    private var unallocatedConsumption: Int64 = 0
+    /// Redemptions and negative adjustments in `occurredAt` order (ties in recording order).
+    /// Lots are consumed in this order, so a late lot older than the lots a recorded
+    /// redemption took from is consumed first, as if it had been recorded in time.
+    var consumptions: [Consumption] = []
+    /// The latest moment of a consumption (kept when `dropSpentLots` prunes the list).
+    private var latestConsumptionAt: Timestamp?
+    /// Net points expired per lot moment (`PointsExpired` and their corrections), shared
+    /// among the lots of that moment in lot order.
+    private var expiredByLot: [Timestamp: Int64] = [:]
+    /// Points the consumptions could not find in lots that were open at their moments (a log
+    /// out of step with the rules: they are then taken from whatever is left). While it is
+    /// not 0, every change reallocates from scratch.
+    private var consumptionOutsideLots: Int64 = 0
+    /// Lots before this index are used up or ended at `latestConsumptionAt`: an in-order
+    /// consumption starts looking here.
+    private var firstConsumableLot = 0
     /// Index of the first lot that may still hold points.
     private var firstOpenLot = 0
     /// Earliest `expiresAt` among lots with points left (nil: none).
@@ -160,7 +183,7 @@ public struct ClientState: Sendable {
         case .surveyAnswered:
             break
         case .pointsRedeemed(let points, _):
-            consumeOldestFirst(points)
+            consume(points, at: moment)
             redeemedPoints += points
         case .pointsAdjusted(let points, _, _):
             adjustedPoints += points
@@ -169,7 +192,7 @@ public struct ClientState: Sendable {
                     awardedAt: moment, expiresAt: moment.adding(days: adjustmentLotLifetimeDays),
                     points: points, remaining: points, fromAward: false))
             } else {
-                consumeOldestFirst(-points)
+                consume(-points, at: moment)
             }
         case .clientOffboarded:
             offboardedAt = moment
@@ -180,26 +203,14 @@ public struct ClientState: Sendable {
             if reason == .survey { surveyAwardsByQuarter[Self.quarter(of: moment), default: 0] += 1 }
         case .pointsExpired(let points, let lotAwardedAt):
             expire(points, awardedAt: lotAwardedAt)
-        case .tierChanged(let from, let to, let reason):
-            if let last = tierHistory.last, moment < last.at || (reason == .corrected && moment == last.at) {
-                // Out of world order (a late fact's upgrade or a correction): the history in
-                // world time is rewritten from this moment on.
-                Self.applyTierChange(to: to, at: moment, reason: reason, history: &tierHistory)
-                tier = tierHistory.last?.to ?? .standard
-                tierSince = tierHistory.last?.at ?? registeredAt
-            } else if reason == .corrected {
-                Self.applyTierChange(to: to, at: moment, reason: reason, history: &tierHistory)
-                tier = tierHistory.last?.to ?? .standard
-                tierSince = tierHistory.last?.at ?? registeredAt
-            } else {
-                tier = to
-                tierSince = moment
-                tierHistory.append(TierChange(at: moment, from: from, to: to, reason: reason))
-            }
+        case .tierChanged(let from, let to, let reason, _):
+            Self.foldTierChange(from: from, to: to, reason: reason, at: moment, history: &tierHistory)
+            tier = tierHistory.last?.to ?? .standard
+            tierSince = tierHistory.last?.at ?? registeredAt
         case .pointsCorrected(let points, _, let decision, let lotAwardedAt, _):
             switch decision {
             case .pointsAwarded: correctAward(by: points, awardedAt: lotAwardedAt)
-            case .pointsExpired: correctExpiry(by: points, awardedAt: lotAwardedAt)
+            case .pointsExpired: expire(points, awardedAt: lotAwardedAt)
             }
         case .campaignEnrolled(let campaignId, let group):
             campaigns[campaignId, default: CampaignMembership()].group = group
@@ -212,6 +223,17 @@ public struct ClientState: Sendable {
             name = PersonalField.erased
         case .campaignDefined, .campaignLaunched, .campaignClosed:
             break
+        }
+    }
+
+    /// The tier history after a recorded `TierChanged` dated `moment`, as `apply` folds it: a
+    /// change out of world order (a late fact's upgrade) or a correction rewrites the history
+    /// in world time from its moment on; any other is appended.
+    public static func foldTierChange(from: Tier, to: Tier, reason: TierChangeReason, at moment: Timestamp, history: inout [TierChange]) {
+        if reason == .corrected || history.last.map({ moment < $0.at }) ?? false {
+            applyTierChange(to: to, at: moment, reason: reason, history: &history)
+        } else {
+            history.append(TierChange(at: moment, from: from, to: to, reason: reason))
         }
     }
 
@@ -238,67 +260,47 @@ public struct ClientState: Sendable {
     private mutating func correctAward(by points: Int64, awardedAt: Timestamp) {
         lifetimePoints += points
         windowEnd = nil
-        if points > 0 {
-            if let index = lots.firstIndex(where: { $0.fromAward && $0.awardedAt == awardedAt }) {
-                lots[index].points += points
-                lots[index].remaining += points
-                pointsOutstanding += points
-                if index < firstOpenLot { firstOpenLot = index }
-                refreshNextExpiry()
-            } else {
+        let first = lotIndex(awardedAt: awardedAt)
+        var index = first
+        while index < lots.count, lots[index].awardedAt == awardedAt, !lots[index].fromAward { index += 1 }
+        guard index < lots.count, lots[index].awardedAt == awardedAt else {
+            if points > 0 {
                 addLot(PointsLot(
                     awardedAt: awardedAt, expiresAt: awardedAt.adding(days: adjustmentLotLifetimeDays),
                     points: points, remaining: points, fromAward: true))
             }
             return
         }
-        var left = -points
-        var deficit: Int64 = 0
-        for index in lots.indices where left > 0 && lots[index].fromAward && lots[index].awardedAt == awardedAt {
-            let take = min(left, lots[index].points)
-            lots[index].points -= take
-            let fromRemaining = min(take, lots[index].remaining)
-            lots[index].remaining -= fromRemaining
-            pointsOutstanding -= fromRemaining
-            deficit += take - fromRemaining
-            left -= take
-        }
-        while firstOpenLot < lots.count, lots[firstOpenLot].remaining == 0 { firstOpenLot += 1 }
-        // Points of the lot already taken (recorded order) come out of the other lots.
-        if deficit > 0 { consumeOldestFirst(deficit) } else { refreshNextExpiry() }
-    }
-
-    /// A `PointsCorrected` of an expiry: more (points > 0) or fewer points of the lot at
-    /// `awardedAt` expired.
-    private mutating func correctExpiry(by points: Int64, awardedAt: Timestamp) {
+        // Allocations stay as they are when the lot keeps room for what was taken from it
+        // and expired: a lot a consumption did not use up was not passed over for a newer one.
+        var local = consumptionOutsideLots == 0
         if points > 0 {
-            expire(points, awardedAt: awardedAt)
+            let usedUp = lots[index].consumed >= lots[index].points
+            local = local && expiredByLot[awardedAt] == nil && !(usedUp && latestConsumptionAt.map { $0 >= awardedAt } ?? false)
+            lots[index].points += points
+        } else {
+            var left = -points
+            for k in index..<lots.count where left > 0 && lots[k].awardedAt == awardedAt && lots[k].fromAward {
+                let take = min(left, lots[k].points)
+                lots[k].points -= take
+                left -= take
+                if lots[k].points < lots[k].consumed + lots[k].expired { local = false }
+            }
+        }
+        guard local else {
+            reallocate()
             return
         }
-        var left = -points
-        for index in lots.indices where left > 0 && lots[index].awardedAt == awardedAt {
-            let room = lots[index].points - lots[index].remaining
-            let back = min(left, room)
-            lots[index].remaining += back
-            left -= back
-            if back > 0, index < firstOpenLot { firstOpenLot = index }
+        var outstanding: Int64 = 0
+        var k = first
+        while k < lots.count, lots[k].awardedAt == awardedAt {
+            let remaining = lots[k].points - lots[k].consumed - lots[k].expired
+            outstanding += remaining - lots[k].remaining
+            lots[k].remaining = remaining
+            k += 1
         }
-        let restored = -points - left
-        // Points a late consumption took in world time from this lot before it ended.
-        let taken = min(unallocatedConsumption, restored)
-        if taken > 0 {
-            unallocatedConsumption -= taken
-            var give = taken
-            for index in lots.indices.reversed() where give > 0 && lots[index].awardedAt == awardedAt {
-                let back = min(give, lots[index].remaining)
-                lots[index].remaining -= back
-                give -= back
-            }
-            while firstOpenLot < lots.count, lots[firstOpenLot].remaining == 0 { firstOpenLot += 1 }
-        }
-        pointsOutstanding += restored - taken
-        expiredPoints -= restored
-        refreshNextExpiry()
+        pointsOutstanding += outstanding
+        refreshOpenLots(from: first)
     }
 
     private mutating func recordActivity(_ moment: Timestamp) {
@@ -313,6 +315,25 @@ public struct ClientState: Sendable {
     }
 
     // MARK: - Lots
+    //
+    // Consumptions (redemptions, negative adjustments) take points oldest lot first in world
+    // time: a consumption at t takes from the lots awarded at or before t that have not ended
+    // at t, and the consumptions are allocated in `occurredAt` order. A lot's recorded
+    // expiries take what the consumptions left in it. So the same facts and decisions give
+    // the same lots in any recording order; a change that an in-order step cannot absorb
+    // (a lot or a consumption dated before a consumption already folded, an award
+    // correction) allocates every consumption again (`reallocate`).
+
+    /// The first lot awarded at or after `moment` (lots are in award order).
+    private func lotIndex(awardedAt moment: Timestamp) -> Int {
+        var low = 0
+        var high = lots.count
+        while low < high {
+            let mid = (low + high) / 2
+            if lots[mid].awardedAt < moment { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
 
     private mutating func addLot(_ lot: PointsLot) {
         var index = lots.count
@@ -324,40 +345,152 @@ public struct ClientState: Sendable {
         // A lot inside the part of the list the qualifying window has already summed makes
         // that sum stale; the next query recomputes it.
         if index < windowLast { windowEnd = nil }
-        if index < firstOpenLot { firstOpenLot = index }
+        if index < firstConsumableLot { firstConsumableLot = index }
+        if latestConsumptionAt.map({ lot.awardedAt <= $0 }) ?? false || consumptionOutsideLots > 0 || expiredByLot[lot.awardedAt] != nil {
+            // In world time the lot was there for consumptions already folded.
+            reallocate()
+            return
+        }
+        if index <= firstOpenLot { firstOpenLot = index }
         pointsOutstanding += lot.remaining
         if nextExpiry.map({ lot.expiresAt < $0 }) ?? true { nextExpiry = lot.expiresAt }
     }
 
-    /// Consumes points from the oldest lots first (redemptions, negative adjustments).
-    private mutating func consumeOldestFirst(_ points: Int64) {
-        var left = points
-        var index = firstOpenLot
-        while left > 0, index < lots.count {
-            let take = min(left, lots[index].remaining)
-            lots[index].remaining -= take
-            left -= take
-            if lots[index].remaining == 0, index == firstOpenLot { firstOpenLot += 1 }
-            index += 1
+    /// A redemption or negative adjustment of `points` at `moment`.
+    private mutating func consume(_ points: Int64, at moment: Timestamp) {
+        let inOrder = latestConsumptionAt.map { moment >= $0 } ?? true
+        if inOrder {
+            consumptions.append(Consumption(at: moment, points: points))
+            latestConsumptionAt = moment
+        } else {
+            let index = consumptions.firstIndex { $0.at > moment } ?? consumptions.count
+            consumptions.insert(Consumption(at: moment, points: points), at: index)
         }
-        pointsOutstanding -= points - left
-        // Only a late consumption, recorded after the expiry of the lots it took from in
-        // world time, finds too few points; its expiry correction that follows in the same
-        // transaction gives them back (see `correctExpiry`).
-        unallocatedConsumption += left
-        refreshNextExpiry()
+        guard inOrder, consumptionOutsideLots == 0 else {
+            reallocate()
+            return
+        }
+        var taken: [(lot: Int, points: Int64)] = []
+        var start = firstConsumableLot
+        let missing = takeOpenLots(points, at: moment, start: &start, taken: &taken)
+        firstConsumableLot = start
+        guard missing == 0, taken.allSatisfy({ expiredByLot[lots[$0.lot].awardedAt] == nil }) else {
+            reallocate()
+            return
+        }
+        for entry in taken { lots[entry.lot].remaining -= entry.points }
+        pointsOutstanding -= points
+        refreshOpenLots(from: firstOpenLot)
     }
 
-    private mutating func expire(_ points: Int64, awardedAt: Timestamp) {
+    /// Takes `points` at `moment` from the lots open then (awarded at or before it, not
+    /// ended), oldest first, from `start` on (moved past the lots used up or ended then).
+    /// Returns the points it could not find; `taken` gets what came from which lot.
+    private mutating func takeOpenLots(_ points: Int64, at moment: Timestamp, start: inout Int, taken: inout [(lot: Int, points: Int64)]) -> Int64 {
+        while start < lots.count, lots[start].awardedAt <= moment,
+            lots[start].consumed >= lots[start].points || Self.lotHasEnded(lots[start], at: moment) {
+            start += 1
+        }
         var left = points
-        for index in firstOpenLot..<lots.count where left > 0 && lots[index].awardedAt == awardedAt && lots[index].remaining > 0 {
+        var index = start
+        while left > 0, index < lots.count, lots[index].awardedAt <= moment {
+            let room = lots[index].points - lots[index].consumed
+            if room > 0, !Self.lotHasEnded(lots[index], at: moment) {
+                let take = min(left, room)
+                lots[index].consumed += take
+                left -= take
+                taken.append((index, take))
+            }
+            index += 1
+        }
+        return left
+    }
+
+    /// `PointsExpired` (points > 0) or its correction (either sign) for the lots at `awardedAt`.
+    private mutating func expire(_ points: Int64, awardedAt: Timestamp) {
+        let net = (expiredByLot[awardedAt] ?? 0) + points
+        expiredByLot[awardedAt] = net == 0 ? nil : net
+        guard consumptionOutsideLots == 0 else {
+            reallocate()
+            return
+        }
+        let first = lotIndex(awardedAt: awardedAt)
+        var before: Int64 = 0
+        var index = first
+        while index < lots.count, lots[index].awardedAt == awardedAt {
+            before += lots[index].expired
+            index += 1
+        }
+        shareExpiry(of: awardedAt, from: first)
+        var after: Int64 = 0
+        for k in first..<index {
+            after += lots[k].expired
+            lots[k].remaining = lots[k].points - lots[k].consumed - lots[k].expired
+        }
+        pointsOutstanding -= after - before
+        expiredPoints += after - before
+        refreshOpenLots(from: first)
+    }
+
+    /// Shares the net points expired for lot moment `awardedAt` among the lots of that
+    /// moment (from index `first`), in lot order, each up to what consumptions left in it.
+    private mutating func shareExpiry(of awardedAt: Timestamp, from first: Int) {
+        var left = max(0, expiredByLot[awardedAt] ?? 0)
+        var index = first
+        while index < lots.count, lots[index].awardedAt == awardedAt {
+            let share = min(left, max(0, lots[index].points - lots[index].consumed))
+            lots[index].expired = share
+            left -= share
+            index += 1
+        }
+    }
+
+    /// Allocates every consumption again in world order, then shares the recorded expiries,
+    /// and sets the sums and indexes that follow from the lots.
+    private mutating func reallocate() {
+        var expiredBefore: Int64 = 0
+        for index in lots.indices {
+            expiredBefore += lots[index].expired
+            lots[index].consumed = 0
+            lots[index].expired = 0
+        }
+        var start = 0
+        var outside: Int64 = 0
+        var taken: [(lot: Int, points: Int64)] = []
+        for consumption in consumptions {
+            outside += takeOpenLots(consumption.points, at: consumption.at, start: &start, taken: &taken)
+            taken.removeAll(keepingCapacity: true)
+        }
+        firstConsumableLot = start
+        consumptionOutsideLots = outside
+        for awardedAt in expiredByLot.keys { shareExpiry(of: awardedAt, from: lotIndex(awardedAt: awardedAt)) }
+        for index in lots.indices { lots[index].remaining = lots[index].points - lots[index].consumed - lots[index].expired }
+        // What found no lot open at its moment (a log out of step with the rules) comes out
+        // of whatever is left, oldest first, so the balance still agrees with the events.
+        var left = outside
+        for index in lots.indices where left > 0 && lots[index].remaining > 0 {
             let take = min(left, lots[index].remaining)
+            lots[index].consumed += take
             lots[index].remaining -= take
             left -= take
         }
+        var expiredAfter: Int64 = 0
+        var outstanding: Int64 = 0
+        for lot in lots {
+            expiredAfter += lot.expired
+            outstanding += lot.remaining
+        }
+        pointsOutstanding = outstanding
+        expiredPoints += expiredAfter - expiredBefore
+        firstOpenLot = 0
+        refreshOpenLots(from: 0)
+    }
+
+    /// Moves `firstOpenLot` back to `index` (the first lot a change touched), then past the
+    /// used-up lots, and refreshes `nextExpiry`.
+    private mutating func refreshOpenLots(from index: Int) {
+        if index < firstOpenLot { firstOpenLot = index }
         while firstOpenLot < lots.count, lots[firstOpenLot].remaining == 0 { firstOpenLot += 1 }
-        pointsOutstanding -= points - left
-        expiredPoints += points - left
         refreshNextExpiry()
     }
 
@@ -381,11 +514,43 @@ public struct ClientState: Sendable {
     /// Drops lots that are used up and were awarded at or before `cutoff`: they no longer
     /// change any balance, and once older than the qualifying window they no longer count
     /// toward qualifying points either. Keeps snapshots small for long histories.
+    ///
+    /// Each consumption keeps only the points it took from the lots that stay, so allocating
+    /// again gives those lots what they hold now: a lot that arrives late, dated after
+    /// `cutoff`, comes after the dropped lots in world time and does not change what they
+    /// gave. (One dated at or before `cutoff` would have been consumed before some of them;
+    /// a fold from the log, as a rebuild does, is exact there.)
     public mutating func dropSpentLots(awardedAtOrBefore cutoff: Timestamp) {
-        let before = lots.count
-        lots.removeAll { $0.remaining == 0 && $0.awardedAt <= cutoff }
-        guard lots.count != before else { return }
+        let dropped = lots.map { $0.remaining == 0 && $0.awardedAt <= cutoff }
+        guard consumptionOutsideLots == 0, dropped.contains(true) else { return }
+        var replay = self
+        for index in replay.lots.indices { replay.lots[index].consumed = 0 }
+        var start = 0
+        var taken: [(lot: Int, points: Int64)] = []
+        for index in consumptions.indices {
+            _ = replay.takeOpenLots(consumptions[index].points, at: consumptions[index].at, start: &start, taken: &taken)
+            for entry in taken where dropped[entry.lot] { consumptions[index].points -= entry.points }
+            taken.removeAll(keepingCapacity: true)
+        }
+        consumptions.removeAll { $0.points <= 0 }
+        for (index, lot) in lots.enumerated() where dropped[index] && lot.expired > 0 {
+            let net = (expiredByLot[lot.awardedAt] ?? 0) - lot.expired
+            expiredByLot[lot.awardedAt] = net <= 0 ? nil : net
+        }
+        var kept: [PointsLot] = []
+        kept.reserveCapacity(lots.count)
+        for (index, lot) in lots.enumerated() where !dropped[index] { kept.append(lot) }
+        lots = kept
+        let keptMoments = Set(lots.map(\.awardedAt))
+        expiredByLot = expiredByLot.filter { keptMoments.contains($0.key) }
         firstOpenLot = lots.firstIndex { $0.remaining > 0 } ?? lots.count
+        firstConsumableLot = 0
+        if let latest = latestConsumptionAt {
+            while firstConsumableLot < lots.count, lots[firstConsumableLot].awardedAt <= latest,
+                lots[firstConsumableLot].consumed >= lots[firstConsumableLot].points || Self.lotHasEnded(lots[firstConsumableLot], at: latest) {
+                firstConsumableLot += 1
+            }
+        }
         windowEnd = nil
         windowFirst = 0
         windowLast = 0
@@ -513,8 +678,25 @@ extension ClientState {
             previous = lot.awardedAt.millisecondsSinceEpoch
             w.int(lot.expiresAt.millisecondsSinceEpoch - lot.awardedAt.millisecondsSinceEpoch - lifetime)
             w.int(lot.points)
-            w.int((lot.points - lot.remaining) << 1 | (lot.fromAward ? 1 : 0))
+            w.int(lot.consumed << 1 | (lot.fromAward ? 1 : 0))
+            w.int(lot.expired)
         }
+        // Consumptions in world order, delta-encoded in time; net expiries by lot moment.
+        w.int(consumptions.count)
+        var previousAt: Int64 = 0
+        for consumption in consumptions {
+            w.int(consumption.at.millisecondsSinceEpoch - previousAt)
+            previousAt = consumption.at.millisecondsSinceEpoch
+            w.int(consumption.points)
+        }
+        w.optional(latestConsumptionAt) { $0.timestamp($1) }
+        w.int(expiredByLot.count)
+        for (awardedAt, points) in expiredByLot.sorted(by: { $0.key < $1.key }) {
+            w.timestamp(awardedAt)
+            w.int(points)
+        }
+        w.int(consumptionOutsideLots)
+        w.int(firstConsumableLot)
         for value in [pointsOutstanding, lifetimePoints, redeemedPoints, expiredPoints, adjustedPoints, netAssets.cents] { w.int(value) }
         w.optional(risk) { w, risk in
             w.string(risk.level.rawValue)
@@ -575,11 +757,30 @@ extension ClientState {
             previous = awardedAt
             let expiresAt = awardedAt + lifetime + (try r.int())
             let points = try r.int()
-            let usedAndSource = try r.int()
+            let consumedAndSource = try r.int()
+            let consumed = consumedAndSource >> 1
+            let expired = try r.int()
+            guard consumed >= 0, expired >= 0, consumed + expired <= points else { throw BinaryReader.Malformed() }
             lots.append(PointsLot(
                 awardedAt: Timestamp(millisecondsSinceEpoch: awardedAt), expiresAt: Timestamp(millisecondsSinceEpoch: expiresAt),
-                points: points, remaining: points - (usedAndSource >> 1), fromAward: usedAndSource & 1 == 1))
+                points: points, remaining: points - consumed - expired, fromAward: consumedAndSource & 1 == 1,
+                consumed: consumed, expired: expired))
         }
+        let consumptionCount = try r.count()
+        consumptions.reserveCapacity(consumptionCount)
+        var previousAt: Int64 = 0
+        for _ in 0..<consumptionCount {
+            previousAt += try r.int()
+            consumptions.append(Consumption(at: Timestamp(millisecondsSinceEpoch: previousAt), points: try r.int()))
+        }
+        latestConsumptionAt = try r.optional { try $0.timestamp() }
+        for _ in 0..<(try r.count()) {
+            let awardedAt = try r.timestamp()
+            expiredByLot[awardedAt] = try r.int()
+        }
+        consumptionOutsideLots = try r.int()
+        firstConsumableLot = try r.count()
+        guard firstConsumableLot <= lotCount else { throw BinaryReader.Malformed() }
         pointsOutstanding = try r.int()
         lifetimePoints = try r.int()
         redeemedPoints = try r.int()

@@ -63,8 +63,8 @@ public enum LateFactPolicy {
                 continue
             }
             switch event.payload {
-            case .tierChanged(_, _, .downgraded): items.append((event.occurredAt, index, .downgrade))
-            case .tierChanged(_, _, .reevaluated): items.append((event.occurredAt, index, .reevaluation))
+            case .tierChanged(_, _, .downgraded, _): items.append((event.occurredAt, index, .downgrade))
+            case .tierChanged(_, _, .reevaluated, _): items.append((event.occurredAt, index, .reevaluation))
             case .pointsAwarded(_, .campaign, _, _), .campaignEnrolled: items.append((event.occurredAt, index, .campaign(index)))
             case .pointsExpired:
                 if latestExpiryLotEnd.map({ event.occurredAt > $0 }) ?? true { latestExpiryLotEnd = event.occurredAt }
@@ -102,7 +102,7 @@ public enum LateFactPolicy {
                     case .pointsAwarded(let points, _, _, _): idealAward[index, default: 0] += points
                     case .pointsExpired(let points, let lotAwardedAt):
                         idealExpired[lotAwardedAt, default: (0, step.occurredAt)].points += points
-                    case .tierChanged(let from, let to, let reason) where index < 0:
+                    case .tierChanged(let from, let to, let reason, _) where index < 0:
                         ownTierChange = TierChange(at: at, from: from, to: to, reason: reason)
                     case .suitabilityBreachFlagged where index < 0:
                         // A late purchase is judged on the client's state at its moment.
@@ -216,13 +216,49 @@ public enum LateFactPolicy {
             let own = ownTierChange.map { $0.at == change.at && $0.to == change.to } ?? false
             changes.append((change.at, change.to, own ? .qualified : .corrected))
         }
+        let recordedTiers = recordedTierChanges(log)
         for change in changes {
             let from = ClientState.tier(in: history, at: change.at)
             guard from != change.to else { continue }
-            planned.append(PlannedEvent(payload: .tierChanged(from: from, to: change.to, reason: change.reason), occurredAt: change.at, isDecision: true))
+            let corrects = change.reason == .corrected
+                ? correctedDecision(at: change.at, recorded: recordedTiers, log: log, lateFact: eventId) : nil
+            planned.append(PlannedEvent(
+                payload: .tierChanged(from: from, to: change.to, reason: change.reason, corrects: corrects),
+                occurredAt: change.at, isDecision: true))
             ClientState.applyTierChange(to: change.to, at: change.at, reason: change.reason, history: &history)
         }
         return planned
+    }
+
+    /// The recorded tier history in world time, as the fold gives it, with the eventId of
+    /// the `TierChanged` behind each change.
+    static func recordedTierChanges(_ log: [LoggedEvent]) -> [(change: TierChange, eventId: String)] {
+        var history: [TierChange] = []
+        var ids: [String] = []
+        for event in log {
+            guard case .tierChanged(let from, let to, let reason, _) = event.payload else { continue }
+            let before = history
+            ClientState.foldTierChange(from: from, to: to, reason: reason, at: event.occurredAt, history: &history)
+            // The fold only drops changes from the end and appends at most one.
+            var kept = 0
+            while kept < min(before.count, history.count), before[kept] == history[kept] { kept += 1 }
+            ids.removeLast(ids.count - kept)
+            if history.count > kept { ids.append(event.eventId) }
+        }
+        return zip(history, ids).map { ($0, $1) }
+    }
+
+    /// What a `TierChanged(corrected)` dated `moment` corrects: the recorded change at that
+    /// moment, else the recorded change in force then (the one that set the tier it
+    /// replaces), else — the record holding no change by then — the event recorded at that
+    /// moment whose decision should have been a change (the late fact when it is its own).
+    static func correctedDecision(
+        at moment: Timestamp, recorded: [(change: TierChange, eventId: String)], log: [LoggedEvent], lateFact: String
+    ) -> String {
+        if let entry = recorded.last(where: { $0.change.at <= moment }) { return entry.eventId }
+        return log.last { !$0.isDecision && $0.occurredAt == moment }?.eventId
+            ?? log.last { $0.occurredAt == moment }?.eventId
+            ?? lateFact
     }
 
     static func awardReason(of fact: EventPayload) -> AwardReason? {
