@@ -23,12 +23,22 @@ bin_dir() {
     exit 69
 }
 
+# The server outlives this script: it must not keep a descriptor the caller waits on (a
+# program that starts this script may watch a pipe of its own to see it end).
+close_inherited() {
+    local fd
+    for fd in $(ls /proc/$$/fd 2>/dev/null); do
+        [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
+    done
+}
+
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u "$run_user" -- "$@"; else "$@"; fi
 }
 
 start() {
     local bin folder port
+    close_inherited
     bin="$(bin_dir)"
     if [ "$(id -u)" -eq 0 ] && ! id "$run_user" >/dev/null 2>&1; then
         useradd --system --no-create-home --shell /usr/sbin/nologin "$run_user"
@@ -67,6 +77,8 @@ crash() {
 
 restart() {
     local bin folder port
+    close_inherited
+    close_inherited
     bin="$(sed -n 1p "$state_file")"
     folder="$(sed -n 2p "$state_file")"
     port="$(sed -n 3p "$state_file")"

@@ -33,7 +33,7 @@ public enum Failures {
             switch error {
             case .databaseMissing, .notALedger, .cannotOpen: return (.missing, error.description)
             case .schemaNewer, .appendOnlyGuardsMissing, .readOnly: return (.cannotWrite, error.description)
-            case .conflict, .busy: return (.temporary, error.description)
+            case .conflict, .busy, .connectionLost: return (.temporary, error.description)
             case .eventIdReused: return (.badInput, error.description)
             case .full: return (.outputFailed, error.description)
             case .corrupt, .nestedWrite, .backend: return (.internalFailure, error.description)

@@ -67,6 +67,7 @@ extension Ledger {
                         var inBatch = 0
                         while let chunk = try lines.next(upTo: min(1_024, batchSize.map { $0 - inBatch } ?? 1_024)) {
                             rows.removeAll(keepingCapacity: true)
+                            try states.prefetch(chunk.map(\.eventId))
                             for event in chunk { try ledger.plan(event, now: now, states: &states, report: &report, into: &rows) }
                             inBatch += chunk.count
                             let endsBatch = batchSize.map { inBatch >= $0 } ?? false
@@ -122,11 +123,13 @@ extension Ledger {
     private func checkAll(_ input: UnsafeBufferPointer<UInt8>, now: Timestamp, consumed: ((Int) -> Void)?) throws {
         try store.read {
             var report = ImportReport()
-            var states = StateCache(ledger: self, reader: store, session: nil)
+            // An empty log holds no id yet: nothing to look up.
+            var states = StateCache(ledger: self, reader: store, session: nil, logWasEmpty: try store.head().position == 0)
             states.book = try campaignBook(reader: store)
             var lines = ImportLineParser.LineReader(input)
             var rows: [PlannedRow] = []
             while let chunk = try lines.next(upTo: 1_024) {
+                try states.prefetch(chunk.map(\.eventId))
                 for event in chunk {
                     rows.removeAll(keepingCapacity: true)
                     try plan(event, now: now, states: &states, report: &report, into: &rows)

@@ -296,6 +296,7 @@ public final class Ledger {
     /// suppresses nor blocks it. A fact whose id a decision of this import took first is
     /// refused, naming its line.
     func append(_ rows: [PlannedRow], to session: any AppendTransaction, report: inout ImportReport) throws {
+        try session.prefetch(eventIds: rows.map(\.event.eventId))
         var pendingDecisionPositions: [(Int, Int64)] = []
         for row in rows {
             var event = row.event

@@ -93,9 +93,22 @@ struct StateCache {
         return try reader.personalDataKey(stream: stream)
     }
 
+    /// Ids of the lines being planned, looked up at once (`prefetch`), with what the log
+    /// holds for each (the rest of those ids are not stored).
+    private var prefetchedIds: Set<String> = []
+    private var prefetched: [String: StoredIdentity] = [:]
+
+    /// Looks up the ids of the next lines in one read (one round trip on a server backend).
+    mutating func prefetch(_ ids: [String]) throws {
+        guard !logWasEmpty, session == nil else { return }
+        prefetched = try reader.storedEvents(ids: ids)
+        prefetchedIds = Set(ids)
+    }
+
     func storedEvent(id: String) throws -> StoredIdentity? {
         if logWasEmpty { return nil }
         if let session { return try session.storedEvent(id: id) }
+        if prefetchedIds.contains(id) { return prefetched[id] }
         return try reader.storedEvent(id: id)
     }
 }

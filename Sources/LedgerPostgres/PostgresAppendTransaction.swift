@@ -70,7 +70,20 @@ final class PostgresAppendTransaction: AppendTransaction {
         return version
     }
 
+    /// Ids looked up ahead (`prefetch`): what the log held for each, or nil for none. Valid for
+    /// the whole transaction, since only it writes under the lock; an id it appends is dropped.
+    private var looked: [String: StoredIdentity?] = [:]
+
+    func prefetch(eventIds: [String]) throws {
+        if idsWrittenToEmptyLog != nil { return }
+        if looked.count > 200_000 { looked.removeAll(keepingCapacity: true) }
+        let unknown = eventIds.filter { looked[$0] == nil && buffered[$0] == nil }
+        let found = try PostgresEventStore.storedEvents(ids: unknown, on: session)
+        for id in unknown { looked[id] = .some(found[id]) }
+    }
+
     func storedEvent(id: String) throws -> StoredIdentity? {
+        if let known = looked[id] { return known }
         if let position = buffered[id] {
             let index = Int(position - positions[0])
             return StoredIdentity(
@@ -148,6 +161,7 @@ final class PostgresAppendTransaction: AppendTransaction {
         metadata.append(event.metadata)
         hashes.append(ByteBuffer(bytes: hash))
         buffered[event.eventId] = position
+        looked[event.eventId] = nil
         lastPosition = position
         lastHash = hash
         versions[event.stream] = version

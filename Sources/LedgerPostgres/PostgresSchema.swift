@@ -9,7 +9,8 @@ struct PostgresMigration: Sendable {
     let statements: [String]
 }
 
-/// The ledger's tables in the schema `clientledger`: the log (`events`, with the columns and
+/// The ledger's tables in the schema `clientledger` (trigger functions name it, so that no
+/// table of a session's own `search_path`, a temporary one say, can stand in for the log): the log (`events`, with the columns and
 /// text forms of the SQLite ledger's `events`, so the same queries read both), its stream
 /// catalogue, personal-data keys, the projections and the service's tokens.
 ///
@@ -56,7 +57,7 @@ enum PostgresSchema {
         """
         CREATE FUNCTION events_check_gap_free() RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
         BEGIN
-            IF NEW.position IS DISTINCT FROM (SELECT coalesce(max(position), 0) + 1 FROM events) THEN
+            IF NEW.position IS DISTINCT FROM (SELECT coalesce(max(position), 0) + 1 FROM clientledger.events) THEN
                 RAISE EXCEPTION 'events are gap-free: position % must follow the last one', NEW.position;
             END IF;
             RETURN NEW;
@@ -65,7 +66,7 @@ enum PostgresSchema {
         """
         CREATE FUNCTION events_record_stream() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO streams(name, first_position) VALUES (NEW.stream, NEW.position);
+            INSERT INTO clientledger.streams(name, first_position) VALUES (NEW.stream, NEW.position);
             RETURN NULL;
         END $$
         """,
@@ -76,7 +77,6 @@ enum PostgresSchema {
         "CREATE TRIGGER streams_append_only BEFORE UPDATE OR DELETE ON streams FOR EACH ROW EXECUTE FUNCTION refuse_change()",
         "CREATE TRIGGER streams_no_truncate BEFORE TRUNCATE ON streams FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
         "REVOKE UPDATE, DELETE, TRUNCATE ON events, streams FROM PUBLIC",
-        "CREATE TABLE ledger_info(key text PRIMARY KEY, value text NOT NULL)",
     ])
 
     /// Personal-data keys: one 32-byte AES key per stream, outside the chained log; the one
@@ -182,16 +182,24 @@ enum PostgresMigrator {
         return try session.query("SELECT name FROM schema_migrations ORDER BY id").map { try $0.makeRandomAccess().string(0) }
     }
 
+    /// Applies the pending ones of `migrations`, each in a transaction of its own; runs no
+    /// statement at all when none is pending (a role without CREATE rights opens a ledger
+    /// that is up to date).
     @discardableResult
     static func migrate(_ migrations: [PostgresMigration], on session: Session, at moment: Timestamp) throws -> [String] {
-        var appliedNow: [String] = []
+        guard migrations.contains(where: { !Set((try? applied(on: session)) ?? []).contains($0.name) }) else { return [] }
         try session.transaction {
             try session.execute("SELECT pg_advisory_xact_lock(\(LockKey.migration))")
             try session.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresLocation.schema)")
             try session.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations(id serial PRIMARY KEY, name text NOT NULL UNIQUE, applied_at text NOT NULL)")
-            let done = Set(try applied(on: session))
-            for migration in migrations where !done.contains(migration.name) {
+        }
+        var appliedNow: [String] = []
+        for migration in migrations {
+            try session.transaction {
+                // Re-checked under the lock: another program may have applied it meanwhile.
+                try session.execute("SELECT pg_advisory_xact_lock(\(LockKey.migration))")
+                guard !(try applied(on: session)).contains(migration.name) else { return }
                 for statement in migration.statements { try session.execute(statement) }
                 try session.execute(
                     "INSERT INTO schema_migrations(name, applied_at) VALUES ($1, $2)",

@@ -51,7 +51,7 @@ final class Session {
     @discardableResult
     func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws -> [PostgresRow] {
         do {
-            return Array(try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: Self.logger).wait().rows)
+            return Array(try result(of: connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: Self.logger)).rows)
         } catch {
             throw PostgresFailure.classify(error, location: location.description, connecting: false)
         }
@@ -64,12 +64,31 @@ final class Session {
         _ sql: String, _ binds: PostgresBindings = PostgresBindings(), refine: (String) -> StorageError? = { _ in nil }
     ) throws -> Int {
         do {
-            let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: Self.logger).wait()
-            return result.metadata.rows ?? 0
+            let done = try result(of: connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: Self.logger))
+            return done.metadata.rows ?? 0
         } catch {
             if let state = PostgresFailure.sqlState(of: error), let refined = refine(state) { throw refined }
             throw PostgresFailure.classify(error, location: location.description, connecting: false)
         }
+    }
+
+    /// Waits for a query's result. A connection that closes under a query (the server stopped)
+    /// does not always fail the query's future: the wait checks the connection every second and
+    /// gives up with "connection lost" when it is closed.
+    private func result<T: Sendable>(of future: EventLoopFuture<T>) throws -> T {
+        let box = ResultBox<T>()
+        let ready = DispatchSemaphore(value: 0)
+        future.whenComplete { outcome in
+            box.set(outcome)
+            ready.signal()
+        }
+        while ready.wait(timeout: .now() + 1) == .timedOut {
+            if connection.isClosed, ready.wait(timeout: .now() + 1) == .timedOut {
+                throw StorageError.connectionLost(location: location.description)
+            }
+        }
+        guard let outcome = box.value else { throw StorageError.connectionLost(location: location.description) }
+        return try outcome.get()
     }
 
     /// The one value of a one-row, one-column query.
@@ -107,6 +126,23 @@ final class Session {
 
 @available(*, unavailable)
 extension Session: Sendable {}
+
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Result<T, any Error>?
+
+    func set(_ value: Result<T, any Error>) {
+        lock.lock()
+        stored = value
+        lock.unlock()
+    }
+
+    var value: Result<T, any Error>? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+}
 
 private final class IDCounter: @unchecked Sendable {
     private let lock = NSLock()
@@ -147,7 +183,7 @@ enum PostgresFailure {
                 guard !connecting else { return StorageError.cannotOpen(location: location, reason: "cannot connect to the server") }
                 // Temporary: what was not committed is rolled back by the server, and a retry
                 // recognises events already stored by their eventId.
-                return StorageError.busy("the connection to the server \(location) was lost")
+                return StorageError.connectionLost(location: location)
             default:
                 return StorageError.backend("\(location): \(psql.code)")
             }

@@ -79,6 +79,9 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
             if case .busy = error as? StorageError {
                 return Problem(.serviceUnavailable, "Busy", detail: message, retryAfter: 1)
             }
+            if case .connectionLost = error as? StorageError {
+                return Problem(.serviceUnavailable, "Database unavailable", detail: message, retryAfter: 5)
+            }
             return Problem(.conflict, "Conflict", detail: message, line: input?.line, field: input?.field ?? "expectedVersion")
         case .missing:
             return Problem(.serviceUnavailable, "Not ready", detail: message, retryAfter: 5)

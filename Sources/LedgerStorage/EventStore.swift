@@ -74,6 +74,9 @@ public protocol EventStore: AnyObject {
     func scan(_ query: EventQuery, _ body: (RecordedEvent) throws -> Bool) throws
     /// The stored event with this id, if any.
     func storedEvent(id: String) throws -> StoredIdentity?
+    /// The stored events with these ids, by id (absent ids are left out): one round trip for
+    /// a server backend where `storedEvent` would take one per id.
+    func storedEvents(ids: [String]) throws -> [String: StoredIdentity]
     /// The hash stored at a position (nil past the head).
     func hash(at position: Int64) throws -> [UInt8]?
     /// The ids of the streams of one category (`client` → client ids), in order.
@@ -123,6 +126,9 @@ public protocol AppendTransaction: AnyObject {
     func version(of stream: String) throws -> Int64
     /// The stored event with this id, if any (counting this transaction's).
     func storedEvent(id: String) throws -> StoredIdentity?
+    /// Says that `storedEvent` and `append` are about to be asked about these ids: a server
+    /// backend looks them all up at once. Only a hint; answers are the same without it.
+    func prefetch(eventIds: [String]) throws
     /// Appends one event at the next version of its stream and the next position of the log.
     /// An id already stored (in the log or earlier in this transaction) is refused with
     /// `eventIdReused` and nothing is written; the transaction stays usable, and the next
@@ -148,6 +154,8 @@ public protocol AppendTransaction: AnyObject {
 }
 
 extension AppendTransaction {
+    public func prefetch(eventIds: [String]) throws {}
+
     /// Throws `conflict` unless the stream is at the expected version.
     public func check(stream: String, expected: ExpectedVersion) throws {
         let current = try version(of: stream)
@@ -158,6 +166,12 @@ extension AppendTransaction {
 }
 
 extension EventStore {
+    public func storedEvents(ids: [String]) throws -> [String: StoredIdentity] {
+        var found: [String: StoredIdentity] = [:]
+        for id in ids { if let stored = try storedEvent(id: id) { found[id] = stored } }
+        return found
+    }
+
     /// Appends a batch in one transaction. An event whose id is already stored is not
     /// written again and its stored position is returned; the same id with other content is
     /// refused. `expected` applies to the first new event of each stream in the batch.

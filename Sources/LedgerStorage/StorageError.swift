@@ -20,6 +20,9 @@ public enum StorageError: Error, CustomStringConvertible, Sendable {
     case conflict(stream: String, expected: ExpectedVersion, actual: Int64)
     /// Another writer held the database for longer than the busy timeout.
     case busy(String)
+    /// The connection to a database server was lost: what was not committed is rolled back by
+    /// the server; a retry recognises events already stored by their eventId.
+    case connectionLost(location: String)
     /// An event id that is already stored arrived with a different stream, type or payload.
     case eventIdReused(eventId: String, position: Int64)
     /// A write was asked of a store opened read-only, or of a database the user may only read.
@@ -47,6 +50,8 @@ public enum StorageError: Error, CustomStringConvertible, Sendable {
             return "\(location): the append-only guards \(missing.joined(separator: ", ")) are missing or altered; the log can no longer be trusted, so nothing is written (run `clientledger audit verify`)"
         case .conflict(let stream, let expected, let actual):
             return "conflict on \(stream): expected version \(expected.description), found \(actual); nothing was written, retry after re-reading the stream"
+        case .connectionLost(let location):
+            return "the connection to the database server \(location) was lost: what was not committed was rolled back; retry (events already stored are recognised by their eventId)"
         case .busy(let detail):
             return "the database is busy (another writer holds the lock): \(detail); retry"
         case .eventIdReused(let eventId, let position):

@@ -67,7 +67,7 @@ struct PostgresCLITests {
             let lines = try String(contentsOfFile: good, encoding: .utf8).split(separator: "\n").prefix(3)
             let bad = try workspace.write("bad.jsonl", """
                 {"type":"ClientRegistered","clientId":"N1","occurredAt":"2025-01-01T00:00:00Z","data":{"name":"A","segment":"retail","investorType":"ordinary","branch":"B"}}
-                {"type":"FundsDeposited","clientId":"N1","occurredAt":"2025-01-02T00:00:00Z","data":{"amount":"-5.00"}}
+                {"type":"FundsDeposited","clientId":"N1","occurredAt":"2025-01-02T00:00:00Z","data":{"amount":-5.00}}
 
                 """ + lines.joined(separator: "\n"))
             for batch in [[], ["--batch-size", "1"]] {

@@ -51,6 +51,19 @@ struct PostgresGuardTests {
                 """)
         }
         #expect(gap?.contains("gap-free") == true, "\(gap ?? "accepted")")
+        // A temporary `events` first in the search path does not stand in for the log: the
+        // trigger names the ledger's schema.
+        try owner.execute("SET search_path = pg_temp, clientledger")
+        try owner.execute("CREATE TEMP TABLE events(position bigint)")
+        try owner.execute("INSERT INTO pg_temp.events VALUES (9)")
+        let shadowed = Self.sqlState {
+            try owner.execute(
+                """
+                INSERT INTO clientledger.events VALUES (10, 'client/C9', 1, 'x-shadow', 'InteractionLogged', 1,
+                    '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '{}', '{}', decode(repeat('00', 32), 'hex'))
+                """)
+        }
+        #expect(shadowed?.contains("gap-free") == true, "\(shadowed ?? "accepted")")
         let store = try PostgresEventStore(try PostgresLocation(location), mode: .readOnly, clock: SystemClock())
         #expect(try store.head().position == 2)
         #expect(try store.verifyChain().isIntact)
@@ -67,7 +80,7 @@ struct PostgresGuardTests {
         for grant in [
             "GRANT USAGE ON SCHEMA clientledger TO \(role)",
             "GRANT SELECT, INSERT ON events, streams TO \(role)",
-            "GRANT SELECT ON schema_migrations, ledger_info TO \(role)",
+            "GRANT SELECT ON schema_migrations TO \(role)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON personal_keys TO \(role)",
         ] { try owner.execute(grant) }
 
@@ -108,7 +121,7 @@ struct PostgresGuardTests {
         let location = try Self.ledgerWithEvents()
         defer { TestServer.dropDatabase(location) }
         let reader = try PostgresEventStore(try PostgresLocation(location), mode: .readOnly, clock: SystemClock())
-        let refusal = Self.sqlState { try reader.session.execute("INSERT INTO ledger_info VALUES ('k', 'v')") }
+        let refusal = Self.sqlState { try reader.session.execute("INSERT INTO personal_keys VALUES ('client/X', decode(repeat('00', 32), 'hex'), 0)") }
         #expect(refusal?.contains("only be read") == true, "\(refusal ?? "accepted")")
     }
 
