@@ -27,7 +27,7 @@ bin_dir() {
 # program that starts this script may watch a pipe of its own to see it end).
 close_inherited() {
     local fd
-    for fd in $(ls /proc/$$/fd 2>/dev/null); do
+    for fd in $(ls /proc/$BASHPID/fd 2>/dev/null); do
         [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
     done
 }
