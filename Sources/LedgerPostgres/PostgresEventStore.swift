@@ -113,15 +113,24 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
     public func write<R>(_ body: (any AppendTransaction) throws -> R) throws -> R {
         guard !session.inTransaction else { throw StorageError.nestedWrite }
         guard !isReadOnly else { throw StorageError.readOnly(location: location) }
-        return try session.transaction {
+        var appended: Int64 = 0
+        let result = try session.transaction {
             try session.execute("SELECT pg_advisory_xact_lock(\(LockKey.log))")
             let transaction = try PostgresAppendTransaction(store: self, recordedAt: clock.now())
+            let first = transaction.lastPosition
             openTransaction = transaction
             defer { openTransaction = nil }
             let result = try body(transaction)
             try transaction.flush()
+            appended = transaction.lastPosition - first
             return result
         }
+        // After a large import the planner's statistics of the log are stale (a new table has
+        // none): without them it sorts whole ranges of the log for a page of a scan. Refreshed
+        // now rather than when autovacuum next runs; a role that may not analyze the table is
+        // told so by the server as a warning, and nothing fails.
+        if appended >= 10_000 { _ = try? session.execute("ANALYZE events, streams") }
+        return result
     }
 
     public func read<R>(_ body: () throws -> R) throws -> R {
@@ -276,17 +285,20 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
         try flushOpenWrite()
         var streamKeys: [String: Int64] = [:]
         var typeKeys: [String: Int64] = [:]
+        // Pages are ranges of positions (gap-free, so a range of n positions holds at most n
+        // rows): each is a short index range whatever the table's statistics say.
         var last = position
         while last < head {
+            let end = min(head, last + Int64(Self.pageSize))
             let rows = try session.query(
                 """
                 SELECT position, stream, type, schema_version, occurred_at, data FROM events
-                WHERE position > $1 AND position <= $2 AND starts_with(stream, $3) ORDER BY position LIMIT $4
-                """, try PostgresBindings(last, head, category + "/", Int64(Self.pageSize)))
+                WHERE position > $1 AND position <= $2 AND starts_with(stream, $3) ORDER BY position
+                """, try PostgresBindings(last, end, category + "/"))
+            last = end
             for row in rows {
                 let c = row.makeRandomAccess()
                 let at = try c.int64(0)
-                last = at
                 let stream = try c.string(1)
                 let type = try c.string(2)
                 let streamKey = streamKeys[stream] ?? { let key = Int64(streamKeys.count + 1); streamKeys[stream] = key; return key }()
@@ -301,7 +313,6 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
                         schemaVersion: Int(try c.int64(3)), occurredAt: occurred, data: data))
                 }
             }
-            if rows.count < Self.pageSize { return }
         }
     }
 
@@ -309,12 +320,24 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
         try flushOpenWrite()
         var streamKeys: [String: Int64] = [:]
         var last: Int64 = 0
+        // Ranges of positions, as in `replay`; past the head a range comes back empty (and a
+        // row beyond a gap is still read: the audit must see it).
+        let head = try self.head().position
         while true {
             let rows = try session.query(
                 """
                 SELECT position, version, schema_version, stream, event_id, type, occurred_at, recorded_at, data, metadata, hash
-                FROM events WHERE position > $1 ORDER BY position LIMIT $2
-                """, try PostgresBindings(last, Int64(Self.pageSize)))
+                FROM events WHERE position > $1 AND position <= $2 ORDER BY position
+                """, try PostgresBindings(last, last + Int64(Self.pageSize)))
+            let pageEnd = last + Int64(Self.pageSize)
+            if rows.isEmpty {
+                // Past the head, or a gap of a whole page: read on from the next stored row.
+                guard last < head, let next = try session.scalar(
+                    "SELECT min(position) FROM events WHERE position > $1", try PostgresBindings(last), as: Int64.self)
+                else { return }
+                last = next - 1
+                continue
+            }
             for row in rows {
                 let c = row.makeRandomAccess()
                 let at = try c.int64(0)
@@ -335,7 +358,7 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
                 } } }
                 guard goOn else { return }
             }
-            if rows.count < Self.pageSize { return }
+            last = max(last, pageEnd)
         }
     }
 

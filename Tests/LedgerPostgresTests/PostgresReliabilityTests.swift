@@ -1,4 +1,5 @@
 import Foundation
+import LedgerApplication
 import LedgerCore
 @testable import LedgerPostgres
 import LedgerStorage
@@ -65,6 +66,25 @@ struct PostgresReliabilityTests {
         return (count, ids)
     }
 
+    /// Every stream's events as content (type, occurrence, payload, in version order): what
+    /// two imports of the same facts must agree on, whatever their positions and times of
+    /// recording. (Projection rows are not compared: qualifying points follow the clock.)
+    static func content(of location: String) throws -> [String: [String]] {
+        let store = LedgerStores.isPostgresURL(location)
+            ? try PostgresBackend().open(location, readOnly: true, clock: SystemClock())
+            : try LedgerStores.open(location, readOnly: true)
+        var streams: [String: [String]] = [:]
+        try store.scan(.all) { event in
+            // The ledger's own stream records when the rules were adopted: the clients' count.
+            guard event.stream.hasPrefix("client/") else { return true }
+            // Sealed names differ by their random keys and nonces: the rest of the payload counts.
+            let data = event.data.replacingOccurrences(of: #"\{"sealed":"[0-9a-f]+"\}"#, with: "<sealed>", options: .regularExpression)
+            streams[event.stream, default: []].append("\(event.version) \(event.type) \(event.occurredAt) \(data)")
+            return true
+        }
+        return streams
+    }
+
     static func inputIds(_ file: String) throws -> Set<String> {
         Set(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
             guard let range = line.range(of: #""eventId":"[^"]+""#, options: .regularExpression) else { return nil }
@@ -82,8 +102,7 @@ struct PostgresReliabilityTests {
             let reference = workspace.path("reference.db")
             #expect(runCLI(["init", "--db", reference]).status == 0)
             #expect(runCLI(["import", file, "--db", reference]).status == 0)
-            #expect(runCLI(["projections", "rebuild", "--db", reference]).status == 0)
-            let expected = runCLI(["membership", "--db", reference]).stdout
+            let expected = try Self.content(of: reference)
 
             for trial in 0..<3 {
                 let location = try TestServer.makeDatabase()
@@ -101,8 +120,8 @@ struct PostgresReliabilityTests {
                 #expect(retry.status == 0, "trial \(trial) retry after \(stored) events: \(retry.stderr)")
                 let (_, after) = try Self.facts(of: location)
                 #expect(ids.isSubset(of: after), "trial \(trial): facts missing after the retry")
+                #expect(try Self.content(of: location) == expected, "trial \(trial): the ledger differs from one uninterrupted import")
                 #expect(runCLI(["projections", "rebuild", "--db", location]).status == 0)
-                #expect(runCLI(["membership", "--db", location]).stdout == expected, "trial \(trial): the ledger differs from one uninterrupted import")
             }
         }
     }
@@ -126,7 +145,6 @@ struct PostgresReliabilityTests {
             let reference = workspace.path("reference.db")
             #expect(runCLI(["init", "--db", reference]).status == 0)
             #expect(runCLI(["import", file, "--db", reference]).status == 0)
-            #expect(runCLI(["projections", "rebuild", "--db", reference]).status == 0)
 
             let writer = try Self.start(["import", file, "--batch-size", "400", "--db", location])
             usleep(800_000)
@@ -142,8 +160,8 @@ struct PostgresReliabilityTests {
             #expect(retry.status == 0, "retry: \(retry.stderr)")
             let (_, after) = try Self.facts(of: location)
             #expect(try Self.inputIds(file).isSubset(of: after))
+            #expect(try Self.content(of: location) == Self.content(of: reference), "the ledger differs from one uninterrupted import")
             #expect(runCLI(["projections", "rebuild", "--db", location]).status == 0)
-            #expect(runCLI(["membership", "--db", location]).stdout == runCLI(["membership", "--db", reference]).stdout)
         }
     }
 
