@@ -54,43 +54,26 @@ enum PostgresSchema {
             RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP;
         END $$
         """,
-        // Checked once per statement over its rows (a transition table), not per row: the
-        // rows of one INSERT must be one run of positions that follows a stored position (or
-        // starts the log) with nothing stored after it. With the primary key this keeps the
-        // log gap-free and in commit order, as a row trigger would, at a fraction of the cost.
         """
         CREATE FUNCTION events_check_gap_free() RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
-        DECLARE
-            low bigint; high bigint; n bigint;
         BEGIN
-            SELECT min(position), max(position), count(*) INTO low, high, n FROM new_rows;
-            IF n = 0 THEN RETURN NULL; END IF;
-            IF high - low + 1 <> n
-               OR (low > 1 AND NOT EXISTS (SELECT 1 FROM clientledger.events WHERE position = low - 1))
-               OR EXISTS (SELECT 1 FROM clientledger.events WHERE position > high) THEN
-                RAISE EXCEPTION 'events are gap-free: positions % to % must follow the last one', low, high;
+            IF NEW.position IS DISTINCT FROM (SELECT coalesce(max(position), 0) + 1 FROM clientledger.events) THEN
+                RAISE EXCEPTION 'events are gap-free: position % must follow the last one', NEW.position;
             END IF;
-            RETURN NULL;
+            RETURN NEW;
         END $$
         """,
         """
-        CREATE FUNCTION events_record_streams() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION events_record_stream() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO clientledger.streams(name, first_position)
-                SELECT stream, position FROM new_rows WHERE version = 1;
+            INSERT INTO clientledger.streams(name, first_position) VALUES (NEW.stream, NEW.position);
             RETURN NULL;
         END $$
         """,
         "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION refuse_change()",
         "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
-        """
-        CREATE TRIGGER events_gap_free AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows
-            FOR EACH STATEMENT EXECUTE FUNCTION events_check_gap_free()
-        """,
-        """
-        CREATE TRIGGER events_new_stream AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows
-            FOR EACH STATEMENT EXECUTE FUNCTION events_record_streams()
-        """,
+        "CREATE TRIGGER events_gap_free BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION events_check_gap_free()",
+        "CREATE TRIGGER events_new_stream AFTER INSERT ON events FOR EACH ROW WHEN (NEW.version = 1) EXECUTE FUNCTION events_record_stream()",
         "CREATE TRIGGER streams_append_only BEFORE UPDATE OR DELETE ON streams FOR EACH ROW EXECUTE FUNCTION refuse_change()",
         "CREATE TRIGGER streams_no_truncate BEFORE TRUNCATE ON streams FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
         "REVOKE UPDATE, DELETE, TRUNCATE ON events, streams FROM PUBLIC",
