@@ -98,20 +98,7 @@ final class PostgresAppendTransaction: AppendTransaction {
     }
 
     private func chainHash(of event: NewEvent, position: Int64, version: Int64, recordedAt recordedText: [UInt8]) -> [UInt8] {
-        occurredText.withUnsafeMutableBufferPointer { event.occurredAt.write(into: $0) }
-        var e = event
-        e.stream.withUTF8 { stream in e.eventId.withUTF8 { eventId in e.type.withUTF8 { type in
-            e.data.withUTF8 { data in e.metadata.withUTF8 { metadata in
-                occurredText.withUnsafeBytes { occurred in recordedText.withUnsafeBytes { recorded in
-                    hasher.next(HashChain.FieldBytes(
-                        position: position, version: version, schemaVersion: Int64(event.schemaVersion),
-                        stream: UnsafeRawBufferPointer(stream), eventId: UnsafeRawBufferPointer(eventId),
-                        type: UnsafeRawBufferPointer(type), occurredAt: occurred, recordedAt: recorded,
-                        data: UnsafeRawBufferPointer(data), metadata: UnsafeRawBufferPointer(metadata)))
-                } }
-            } }
-        } } }
-        return hasher.last
+        hasher.next(event, position: position, version: version, recordedAt: recordedText, scratch: &occurredText)
     }
 
     func appendCopy(_ event: RecordedEvent) throws {

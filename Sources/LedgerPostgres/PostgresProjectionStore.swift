@@ -169,23 +169,6 @@ enum Nullable {
     static func integers(_ values: [Int64?]) -> [Int64] { values.map { $0 ?? integer } }
 }
 
-/// Lists kept in one text column, in the same form as the SQLite ledger's: `["a","b"]` for
-/// checks, `[1,2]` for days (the values never contain quotes or commas).
-enum ListText {
-    static func text(_ strings: [String]) -> String { "[" + strings.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
-    static func text(_ integers: [Int64]) -> String { "[" + integers.map(String.init).joined(separator: ",") + "]" }
-
-    static func strings(_ text: String) -> [String] {
-        let inner = text.dropFirst().dropLast()
-        guard !inner.isEmpty else { return [] }
-        return inner.split(separator: ",").map { String($0.dropFirst().dropLast()) }
-    }
-
-    static func integers(_ text: String) -> [Int64] {
-        text.dropFirst().dropLast().split(separator: ",").compactMap { Int64($0) }
-    }
-}
-
 // MARK: - Writing
 
 /// Rows of a projection write, sent to the server in batches (one multi-row statement per

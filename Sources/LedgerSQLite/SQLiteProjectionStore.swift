@@ -128,7 +128,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
             while try statement.step() {
                 rows.append(EligibilityRecord(
                     client: statement.string(at: 0), product: statement.string(at: 1), eligible: statement.int64(at: 2) != 0,
-                    failedChecks: ListColumn.strings(statement.string(at: 3)), riskValidUntil: statement.optionalString(at: 4)))
+                    failedChecks: ListText.strings(statement.string(at: 3)), riskValidUntil: statement.optionalString(at: 4)))
             }
             return rows
         }
@@ -144,7 +144,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
                 rows.append(RetentionClientRecord(
                     client: statement.string(at: 0), registeredDay: optional(1), firstActivityDay: optional(2),
                     lastActivityDay: optional(3), offboardedDay: optional(4),
-                    reactivationDays: ListColumn.integers(statement.string(at: 5))))
+                    reactivationDays: ListText.integers(statement.string(at: 5))))
             }
             return rows
         }
@@ -175,28 +175,6 @@ extension SQLiteEventStore {
     /// The projection tables of this ledger's file.
     public func projectionStore() -> any ProjectionStore {
         SQLiteProjectionStore(store: self)
-    }
-}
-
-/// Lists kept in one text column: `["a","b"]` for checks, `[1,2]` for days. Written and read
-/// only here; the values never contain quotes or commas.
-enum ListColumn {
-    static func text(_ strings: [String]) -> String {
-        "[" + strings.map { "\"\($0)\"" }.joined(separator: ",") + "]"
-    }
-
-    static func text(_ integers: [Int64]) -> String {
-        "[" + integers.map(String.init).joined(separator: ",") + "]"
-    }
-
-    static func strings(_ text: String) -> [String] {
-        let inner = text.dropFirst().dropLast()
-        guard !inner.isEmpty else { return [] }
-        return inner.split(separator: ",").map { String($0.dropFirst().dropLast()) }
-    }
-
-    static func integers(_ text: String) -> [Int64] {
-        text.dropFirst().dropLast().split(separator: ",").compactMap { Int64($0) }
     }
 }
 
@@ -273,7 +251,7 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         bind(retention, r.firstActivityDay, at: 3)
         bind(retention, r.lastActivityDay, at: 4)
         bind(retention, r.offboardedDay, at: 5)
-        retention.bind(ListColumn.text(r.reactivationDays), at: 6)
+        retention.bind(ListText.text(r.reactivationDays), at: 6)
         try retention.run()
 
         let month = try connection.cached(
@@ -299,7 +277,7 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
             eligibility.bind(client, at: 1)
             eligibility.bind(row.product, at: 2)
             eligibility.bind(row.eligible ? 1 : 0, at: 3)
-            eligibility.bind(ListColumn.text(row.failedChecks), at: 4)
+            eligibility.bind(ListText.text(row.failedChecks), at: 4)
             eligibility.bind(row.riskValidUntil, at: 5)
             eligibility.bind(m.asOf, at: 6)
             try eligibility.run()

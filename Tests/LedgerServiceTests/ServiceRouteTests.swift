@@ -234,13 +234,22 @@ struct ServiceRouteTests {
             // Another writer holds the lock (long enough for a loaded machine, well inside the
             // 5-second busy timeout), and the requests start only once it has it.
             let locked = DispatchSemaphore(value: 0)
+            // Opening it can meet the service's own first write on a loaded machine: retried
+            // until it holds the lock, rather than going on without it.
             let holder = Thread {
-                let other = try? LedgerStores.open(db, readOnly: false)
-                try? other?.write { _ in
-                    locked.signal()
-                    Thread.sleep(forTimeInterval: 2.5)
+                for _ in 0..<100 {
+                    do {
+                        let other = try LedgerStores.open(db, readOnly: false)
+                        try other.write { _ in
+                            locked.signal()
+                            Thread.sleep(forTimeInterval: 2.5)
+                        }
+                        return
+                    } catch {
+                        Thread.sleep(forTimeInterval: 0.05)
+                    }
                 }
-                if other == nil { locked.signal() }
+                locked.signal()
             }
             holder.start()
             locked.wait()
