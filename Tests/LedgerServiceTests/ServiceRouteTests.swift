@@ -231,9 +231,12 @@ struct ServiceRouteTests {
         let harness = try ServiceHarness(maxPendingEvents: 1)
         let db = harness.workspace.db
         try await harness.test { client in
-            // Another writer holds the lock (long enough for a loaded machine, well inside the
-            // 5-second busy timeout), and the requests start only once it has it.
+            // Another writer holds the lock, and the requests start only once it has it.
             let locked = DispatchSemaphore(value: 0)
+            // It lets go once the refusal has come back (at most 4.5 s, inside the 5-second busy
+            // timeout): on a loaded machine the requests can take longer to arrive than any
+            // fixed hold.
+            let release = DispatchSemaphore(value: 0)
             // Opening it can meet the service's own first write on a loaded machine: retried
             // until it holds the lock, rather than going on without it.
             let holder = Thread {
@@ -242,7 +245,7 @@ struct ServiceRouteTests {
                         let other = try LedgerStores.open(db, readOnly: false)
                         try other.write { _ in
                             locked.signal()
-                            Thread.sleep(forTimeInterval: 2.5)
+                            _ = release.wait(timeout: .now() + 4.5)
                         }
                         return
                     } catch {
@@ -258,7 +261,10 @@ struct ServiceRouteTests {
                     group.addTask {
                         try await Task.sleep(for: .milliseconds(100 * index))
                         let response = try await client.execute(uri: "/events", method: .post, headers: harness.headers(.ingest), body: ByteBuffer(string: Lines.register("C\(index)")))
-                        if response.status == .serviceUnavailable { #expect(response.headers[.retryAfter] == "1") }
+                        if response.status == .serviceUnavailable {
+                            #expect(response.headers[.retryAfter] == "1")
+                            release.signal()
+                        }
                         return response.status
                     }
                 }
