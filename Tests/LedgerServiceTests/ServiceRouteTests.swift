@@ -233,10 +233,11 @@ struct ServiceRouteTests {
         try await harness.test { client in
             // Another writer holds the lock, and the requests start only once it has it.
             let locked = DispatchSemaphore(value: 0)
-            // It lets go once the refusal has come back (at most 4.5 s, inside the 5-second busy
-            // timeout): on a loaded machine the requests can take longer to arrive than any
-            // fixed hold.
+            // It lets go once the refusal has come back, or 4 s after the first request was sent
+            // (inside the service's 5-second busy timeout): on a loaded machine the requests can
+            // take longer to arrive than any hold counted from when the lock was taken.
             let release = DispatchSemaphore(value: 0)
+            let firstSent = DispatchSemaphore(value: 0)
             // Opening it can meet the service's own first write on a loaded machine: retried
             // until it holds the lock, rather than going on without it.
             let holder = Thread {
@@ -245,7 +246,8 @@ struct ServiceRouteTests {
                         let other = try LedgerStores.open(db, readOnly: false)
                         try other.write { _ in
                             locked.signal()
-                            _ = release.wait(timeout: .now() + 4.5)
+                            _ = firstSent.wait(timeout: .now() + 60)
+                            _ = release.wait(timeout: .now() + 4)
                         }
                         return
                     } catch {
@@ -260,6 +262,7 @@ struct ServiceRouteTests {
                 for index in 0..<3 {
                     group.addTask {
                         try await Task.sleep(for: .milliseconds(100 * index))
+                        if index == 0 { firstSent.signal() }
                         let response = try await client.execute(uri: "/events", method: .post, headers: harness.headers(.ingest), body: ByteBuffer(string: Lines.register("C\(index)")))
                         if response.status == .serviceUnavailable {
                             #expect(response.headers[.retryAfter] == "1")
