@@ -104,21 +104,8 @@ final class PostgresAppendTransaction: AppendTransaction {
     func appendCopy(_ event: RecordedEvent) throws {
         let position = lastPosition + 1
         let version = try self.version(of: event.stream) + 1
-        guard event.position == position, event.version == version, let occurredAt = Timestamp(iso8601: event.occurredAt),
-            occurredAt.iso8601 == event.occurredAt, Timestamp(iso8601: event.recordedAt)?.iso8601 == event.recordedAt
-        else {
-            throw StorageError.corrupt(
-                "the copied event at position \(event.position) (version \(event.version) of \(event.stream)) does not follow this log (position \(position), version \(version)) or its times are not in the stored form")
-        }
-        let new = NewEvent(
-            eventId: event.eventId, stream: event.stream, type: event.type, schemaVersion: event.schemaVersion,
-            occurredAt: occurredAt, data: event.data, metadata: event.metadata)
-        let hash = chainHash(of: new, position: position, version: version, recordedAt: Array(event.recordedAt.utf8))
-        guard hash == event.hash else {
-            hasher.rewind(to: lastHash)
-            throw StorageError.corrupt("the copied event at position \(position) does not hash to its stored hash: the source log is altered")
-        }
-        buffer(new, position: position, version: version, hash: hash, recordedAt: event.recordedAt)
+        let copy = try hasher.nextCopy(event, position: position, version: version, previous: lastHash, scratch: &occurredText)
+        buffer(copy.event, position: position, version: version, hash: copy.hash, recordedAt: event.recordedAt)
         if positions.count >= Self.batchRows { try flush() }
     }
 

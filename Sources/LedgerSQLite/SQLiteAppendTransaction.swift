@@ -129,21 +129,10 @@ extension SQLiteAppendTransaction {
     func appendCopy(_ event: RecordedEvent) throws {
         let position = lastPosition + 1
         let version = try self.version(of: event.stream) + 1
-        guard event.position == position, event.version == version,
-            let occurred = Timestamp(iso8601: event.occurredAt), occurred.iso8601 == event.occurredAt,
-            let recorded = Timestamp(iso8601: event.recordedAt), recorded.iso8601 == event.recordedAt
-        else {
-            throw StorageError.corrupt(
-                "the copied event at position \(event.position) (version \(event.version) of \(event.stream)) does not follow this log (position \(position), version \(version)) or its times are not in the stored form")
-        }
-        let new = NewEvent(
-            eventId: event.eventId, stream: event.stream, type: event.type, schemaVersion: event.schemaVersion,
-            occurredAt: occurred, data: event.data, metadata: event.metadata)
-        let hash = chainHash(of: new, position: position, version: version, recordedAt: Array(event.recordedAt.utf8))
-        guard hash == event.hash else {
-            hasher.rewind(to: lastHash)
-            throw StorageError.corrupt("the copied event at position \(position) does not hash to its stored hash: the source log is altered")
-        }
+        let copy = try hasher.nextCopy(event, position: position, version: version, previous: lastHash, scratch: &occurredText)
+        let hash = copy.hash
+        let occurred = copy.event.occurredAt
+        let recorded = copy.recordedAt
         try inserter.insert(RowInserter.Row(
             position: position, stream: event.stream, version: version, eventId: event.eventId, type: event.type,
             schemaVersion: Int64(event.schemaVersion), occurredMs: occurred.millisecondsSinceEpoch,

@@ -49,11 +49,7 @@ extension ClientLedger {
 
 /// Where the service program lives: beside this executable.
 enum ServerProgram {
-    static func path() -> String {
-        let me = Bundle.main.executableURL?.resolvingSymlinksInPath()
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        return me.deletingLastPathComponent().appendingPathComponent("clientledger-server").path
-    }
+    static func path() -> String { BackendProgram.sibling("clientledger-server") }
 }
 
 // MARK: - tokens
