@@ -34,9 +34,7 @@ extension Ledger {
     ) throws -> ImportReport {
         // One "now" for the whole import: the moment facts are checked against.
         let now = clock.now()
-        if batchSize != nil {
-            try checkAll(input, now: now, consumed: consumed)
-        }
+
         let source = UncheckedBuffer(input)
         let release = UncheckedRelease(consumed: consumed)
         // The planner reads through a handle of its own, handed to its thread.
@@ -51,7 +49,7 @@ extension Ledger {
                 // The write lock is held from here (between batches too: a batch's commit is
                 // followed at once by the next transaction, and a writer that got in between
                 // is a conflict), so the planner's reads agree with what this thread writes.
-                let queue = PlannedChunks(capacity: 32)
+                let queue = PlannedChunks(capacity: 4)
                 let book = try campaignBook(reader: store)
                 let context = UncheckedLedger(ledger: self, logWasEmpty: session.lastPosition == 0, warm: warm, book: book)
                 try recordRulesIfNeeded(session)
@@ -59,10 +57,18 @@ extension Ledger {
                     let ledger = context.ledger
                     var report = ImportReport()
                     do {
+                        if batchSize != nil {
+                            // A batched import checks every line before the first commit. On
+                            // this thread, so the write pass reuses the memory the check freed.
+                            try ledger.checkAll(
+                                source.buffer, now: now, reader: reader.store, logWasEmpty: context.logWasEmpty,
+                                warm: context.warm, book: context.book, consumed: release.consumed)
+                        }
                         var states = StateCache(
                             ledger: ledger, reader: reader.store, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm)
                         states.book = context.book
                         var lines = ImportLineParser.LineReader(source.buffer)
+                        lines.rereadProgress = release.consumed
                         var rows: [PlannedRow] = []
                         var inBatch = 0
                         while let chunk = try lines.next(upTo: min(1_024, batchSize.map { $0 - inBatch } ?? 1_024)) {
@@ -119,23 +125,26 @@ extension Ledger {
     }
 
     /// A batched import's first pass: every line parsed and checked against its client's
-    /// state, with the policies run, and nothing written.
-    private func checkAll(_ input: UnsafeBufferPointer<UInt8>, now: Timestamp, consumed: ((Int) -> Void)?) throws {
-        try store.read {
-            var report = ImportReport()
-            // An empty log holds no id yet: nothing to look up.
-            var states = StateCache(ledger: self, reader: store, session: nil, logWasEmpty: try store.head().position == 0)
-            states.book = try campaignBook(reader: store)
-            var lines = ImportLineParser.LineReader(input)
-            var rows: [PlannedRow] = []
-            while let chunk = try lines.next(upTo: 1_024) {
-                try states.prefetch(chunk.map(\.eventId))
-                for event in chunk {
-                    rows.removeAll(keepingCapacity: true)
-                    try plan(event, now: now, states: &states, report: &report, into: &rows)
-                }
-                consumed?(lines.offset)
+    /// state, with the policies run, and nothing written. Runs on the planner's thread, under
+    /// the import's write lock, through the planner's read connection: the log it checks
+    /// against is the one the write pass writes to.
+    fileprivate func checkAll(
+        _ input: UnsafeBufferPointer<UInt8>, now: Timestamp, reader: any EventStore, logWasEmpty: Bool,
+        warm: [String: ClientState], book: CampaignBook, consumed: ((Int) -> Void)?
+    ) throws {
+        var report = ImportReport()
+        var states = StateCache(ledger: self, reader: reader, session: nil, logWasEmpty: logWasEmpty, warm: warm)
+        states.book = book
+        var lines = ImportLineParser.LineReader(input)
+        lines.rereadProgress = consumed
+        var rows: [PlannedRow] = []
+        while let chunk = try lines.next(upTo: 1_024) {
+            try states.prefetch(chunk.map(\.eventId))
+            for event in chunk {
+                rows.removeAll(keepingCapacity: true)
+                try plan(event, now: now, states: &states, report: &report, into: &rows)
             }
+            consumed?(lines.offset)
         }
     }
 }

@@ -13,15 +13,21 @@ public final class MappedInput {
     public let name: String
     private let base: UnsafeMutableRawPointer?
     public let count: Int
+    /// How far the current pass has handed pages back.
     private var released = 0
+    /// Pages are handed back in steps of at least this many bytes (one `madvise` each).
+    private let releaseStep: Int
+    /// Bytes handed back so far, over every pass.
+    public private(set) var releasedBytes = 0
 
     public var buffer: UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: base?.assumingMemoryBound(to: UInt8.self), count: count)
     }
 
     /// Maps the file at `path` (or standard input for `-`).
-    public init(_ path: String) throws(InputFileError) {
+    public init(_ path: String, releaseStep: Int = 16 << 20) throws(InputFileError) {
         name = path == "-" ? "standard input" : path
+        self.releaseStep = max(releaseStep, 1)
         var descriptor: Int32 = 0
         if path != "-" {
             descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -59,12 +65,17 @@ public final class MappedInput {
     }
 
     /// Hands back the pages before `offset` (they are read again from the file if needed).
+    /// An offset before the last one starts a new pass over the input (a batched import reads
+    /// it twice), whose pages are handed back in turn.
     public func release(before offset: Int) {
         guard let base else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let end = min(offset, count) / page * page
-        guard end - released >= 64 << 20 else { return }
-        _ = madvise(base, end, Int32(MADV_DONTNEED))
+        if end < released { released = 0 }
+        let last = count / page * page
+        guard end - released >= releaseStep || (end == last && end > released) else { return }
+        _ = madvise(base + released, end - released, Int32(MADV_DONTNEED))
+        releasedBytes += end - released
         released = end
     }
 

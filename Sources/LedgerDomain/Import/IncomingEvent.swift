@@ -261,19 +261,44 @@ public enum ImportLineParser {
         return events
     }
 
-    /// Reads JSON Lines a chunk at a time, checking ids for duplicates across the whole input.
+    /// Reads JSON Lines a chunk at a time, checking ids for duplicates across the whole input
+    /// in bounded memory.
+    ///
+    /// The first `exactIds` ids are kept with their lines, so a duplicate among them is named
+    /// at once. Past that, ids go into a fixed-size filter (32 MiB, whatever the size of the
+    /// input): an id the filter has not seen is new for certain; one it may have seen is a
+    /// suspect, kept with its line. Two lines with the same suspect id are a duplicate at once;
+    /// the other suspects are settled when the end of the input is reached, by reading it
+    /// again from the start (only when there are suspects: at a million ids the filter gives
+    /// one in about a hundred imports), so a duplicate is always refused before anything is
+    /// committed, naming both lines.
     public struct LineReader {
         private let input: UnsafeBufferPointer<UInt8>
         private var start = 0
         private var line = 0
-        /// The line of every id read so far, keyed by the id's 128 bits (a UUID's own, or the
-        /// first 128 bits of SHA-256 of any other id): about 28 bytes an event, where the
-        /// id strings themselves would take several times that.
+        private let exactIds: Int
+        private let filterBits: Int
+        /// The line of every id read so far while there are at most `exactIds` of them, keyed
+        /// by the id's 128 bits (a UUID's own, or the first 128 bits of SHA-256 of any other id).
         private var lineOfId: [IdKey: Int32] = [:]
+        /// Every id read once `lineOfId` is full (it is moved in).
+        private var filter: IdKeyFilter?
+        /// Ids the filter may have seen before their line, with that line.
+        private var suspects: [IdKey: Suspect] = [:]
         private var eventsRead = 0
+        /// Told how far a re-reading of the input has got, so that its pages can be released.
+        public var rereadProgress: ((Int) -> Void)?
 
-        public init(_ input: UnsafeBufferPointer<UInt8>) {
+        struct Suspect {
+            var line: Int32
+            var idWasDerived: Bool
+            var eventId: String
+        }
+
+        public init(_ input: UnsafeBufferPointer<UInt8>, exactIds: Int = 65_536, filterBits: Int = 1 << 28) {
             self.input = input
+            self.exactIds = exactIds
+            self.filterBits = filterBits
         }
 
         /// How far into the input the reader has got: everything before it has been parsed.
@@ -283,8 +308,26 @@ public enum ImportLineParser {
         /// no event at all is an error.
         public mutating func next(upTo limit: Int) throws(InputError) -> [IncomingEvent]? {
             var events: [IncomingEvent] = []
+            while events.count < limit, let (bytes, number) = nextLine() {
+                let event = try parse(bytes, line: number)
+                try record(event)
+                events.append(event)
+            }
+            eventsRead += events.count
+            if events.isEmpty {
+                guard eventsRead > 0 else {
+                    throw InputError(line: nil, field: nil, problem: "the input is empty: no events to import")
+                }
+                try settleSuspects()
+                return nil
+            }
+            return events
+        }
+
+        /// The next line that is not blank, with its number.
+        private mutating func nextLine() -> (UnsafeBufferPointer<UInt8>, Int)? {
             let count = input.count
-            while start < count, events.count < limit {
+            while start < count {
                 line += 1
                 var end = start
                 while end < count, input[end] != 0x0A { end += 1 }
@@ -293,30 +336,123 @@ public enum ImportLineParser {
                 let bytes = UnsafeBufferPointer(rebasing: input[start..<stop])
                 start = end + 1
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let event = try parse(bytes, line: line)
-                let key = IdKey(event.eventId)
-                if let first = lineOfId[key] {
-                    if event.idWasDerived {
-                        // Same content, same fact: a second copy would be stored once, and a
-                        // fact silently dropped is worse than an input refused.
-                        throw InputError(
-                            line: line, field: "eventId",
-                            problem: "none given, and the line is the same fact as line \(first) (same type, subject, occurredAt, data and metadata, derived id \(event.eventId)); remove the copy, or give each line its own eventId if they are two facts")
-                    }
-                    throw InputError(line: line, field: "eventId", problem: "duplicate of line \(first) (\(event.eventId))")
-                }
-                lineOfId[key] = Int32(clamping: line)
-                events.append(event)
+                return (bytes, line)
             }
-            eventsRead += events.count
-            if events.isEmpty {
-                guard eventsRead > 0 else {
-                    throw InputError(line: nil, field: nil, problem: "the input is empty: no events to import")
-                }
-                return nil
-            }
-            return events
+            return nil
         }
+
+        private mutating func record(_ event: IncomingEvent) throws(InputError) {
+            let key = IdKey(event.eventId)
+            // Through optional chaining, so the filter is changed in place, never copied.
+            if let seen = filter?.mayContain(key) {
+                if seen {
+                    if let earlier = suspects[key] {
+                        throw Self.duplicate(event, line: event.line, of: Int(earlier.line))
+                    }
+                    suspects[key] = Suspect(line: Int32(clamping: event.line), idWasDerived: event.idWasDerived, eventId: event.eventId)
+                } else {
+                    filter?.insert(key)
+                }
+                return
+            }
+            if let first = lineOfId[key] {
+                throw Self.duplicate(event, line: event.line, of: Int(first))
+            }
+            lineOfId[key] = Int32(clamping: event.line)
+            if lineOfId.count >= exactIds {
+                var filter = IdKeyFilter(bits: filterBits)
+                for key in lineOfId.keys { filter.insert(key) }
+                self.filter = filter
+                lineOfId = [:]
+            }
+        }
+
+        /// Reads the input again from the start to find, for each suspect, an earlier line
+        /// with its id; refuses the first suspect line that has one.
+        private mutating func settleSuspects() throws(InputError) {
+            guard !suspects.isEmpty else { return }
+            var again = LineReader(input, exactIds: 0, filterBits: 1)
+            var first: (suspect: Suspect, earlier: Int)?
+            var reported = 0
+            let lastSuspect = Int(suspects.values.map(\.line).max() ?? 0)
+            while let (bytes, number) = again.nextLine(), number < lastSuspect {
+                if number - reported >= 65_536 {
+                    rereadProgress?(again.start)
+                    reported = number
+                }
+                guard let event = try? parse(bytes, line: number), let suspect = suspects[IdKey(event.eventId)],
+                    number < Int(suspect.line)
+                else { continue }
+                if first.map({ suspect.line < $0.suspect.line }) ?? true { first = (suspect, number) }
+                suspects[IdKey(event.eventId)] = nil
+            }
+            rereadProgress?(input.count)
+            suspects = [:]
+            if let first {
+                throw InputError(
+                    line: Int(first.suspect.line), field: "eventId",
+                    problem: Self.duplicateProblem(
+                        eventId: first.suspect.eventId, derived: first.suspect.idWasDerived, of: first.earlier))
+            }
+        }
+
+        private static func duplicate(_ event: IncomingEvent, line: Int, of first: Int) -> InputError {
+            InputError(line: line, field: "eventId", problem: duplicateProblem(eventId: event.eventId, derived: event.idWasDerived, of: first))
+        }
+
+        private static func duplicateProblem(eventId: String, derived: Bool, of first: Int) -> String {
+            if derived {
+                // Same content, same fact: a second copy would be stored once, and a fact
+                // silently dropped is worse than an input refused.
+                return "none given, and the line is the same fact as line \(first) (same type, subject, occurredAt, data and metadata, derived id \(eventId)); remove the copy, or give each line its own eventId if they are two facts"
+            }
+            return "duplicate of line \(first) (\(eventId))"
+        }
+    }
+}
+
+/// A fixed-size Bloom filter of id keys (four probes): `mayContain` is false only for a key
+/// never inserted.
+struct IdKeyFilter {
+    private var words: [UInt64]
+    private let mask: UInt64
+
+    /// `bits` is rounded up to a power of two, at least 64.
+    init(bits: Int) {
+        var size = 64
+        while size < bits { size <<= 1 }
+        words = [UInt64](repeating: 0, count: size / 64)
+        mask = UInt64(size - 1)
+    }
+
+    private static func mix(_ value: UInt64) -> UInt64 {
+        // splitmix64's finalizer: every output bit depends on every input bit.
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private func probes(_ key: IdKey) -> (UInt64, UInt64, UInt64, UInt64) {
+        // The key's bits are a UUID's (with fixed version and variant bits) or a hash's: mixed
+        // first, so that keys differing in a few bits spread over the whole filter.
+        let a = Self.mix(key.high ^ Self.mix(key.low))
+        let b = Self.mix(a) | 1
+        return (a & mask, (a &+ b) & mask, (a &+ 2 &* b) & mask, (a &+ 3 &* b) & mask)
+    }
+
+    mutating func insert(_ key: IdKey) {
+        let (p, q, r, s) = probes(key)
+        words[Int(p >> 6)] |= 1 << (p & 63)
+        words[Int(q >> 6)] |= 1 << (q & 63)
+        words[Int(r >> 6)] |= 1 << (r & 63)
+        words[Int(s >> 6)] |= 1 << (s & 63)
+    }
+
+    func mayContain(_ key: IdKey) -> Bool {
+        let (p, q, r, s) = probes(key)
+        return words[Int(p >> 6)] & (1 << (p & 63)) != 0 && words[Int(q >> 6)] & (1 << (q & 63)) != 0
+            && words[Int(r >> 6)] & (1 << (r & 63)) != 0 && words[Int(s >> 6)] & (1 << (s & 63)) != 0
     }
 }
 

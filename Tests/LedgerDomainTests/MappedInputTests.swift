@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+import LedgerApplication
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The import's input mapping hands back the pages it has read past, on every pass: a batched
+/// import reads its input twice, and its memory must stay bounded on the second pass too.
+@Suite struct MappedInputTests {
+    @Test func pagesAreHandedBackOnEveryPass() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(repeating: UInt8(ascii: "x"), count: 10 * page + 100).write(to: url)
+        let input = try MappedInput(url.path, releaseStep: 2 * page)
+        #expect(input.count == 10 * page + 100)
+        for pass in 1...2 {
+            var offset = 0
+            while offset < input.count {
+                offset = min(offset + page / 2, input.count)
+                input.release(before: offset)
+            }
+            // Everything up to the last whole page is handed back by the end of each pass.
+            #expect(input.releasedBytes == pass * 10 * page, "pass \(pass)")
+        }
+    }
+
+    @Test func nothingIsHandedBackBeforeAStep() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(repeating: UInt8(ascii: "x"), count: 100 * page).write(to: url)
+        let input = try MappedInput(url.path, releaseStep: 8 * page)
+        input.release(before: 7 * page + 10)
+        #expect(input.releasedBytes == 0)
+        input.release(before: 8 * page + 10)
+        #expect(input.releasedBytes == 8 * page)
+    }
+}
