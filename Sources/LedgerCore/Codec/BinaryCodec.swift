@@ -2,38 +2,101 @@
 /// A compact binary form for snapshots of folded state (zig-zag varints, length-prefixed
 /// text). Snapshots are derived data: a format change only needs a rebuild.
 public struct BinaryWriter {
-    public private(set) var bytes: [UInt8] = []
+    /// The bytes, in memory of the writer's own: a snapshot is millions of small integers,
+    /// and appending them to an array one byte at a time was most of its encoding time.
+    private final class Storage {
+        var pointer: UnsafeMutablePointer<UInt8>
+        var count = 0
+        var capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = max(capacity, 16)
+            pointer = .allocate(capacity: self.capacity)
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(capacity: capacity)
+            copy.pointer.update(from: pointer, count: count)
+            copy.count = count
+            return copy
+        }
+
+        func grow(toHold needed: Int) {
+            var size = capacity
+            while size < needed { size *= 2 }
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+            grown.update(from: pointer, count: count)
+            pointer.deallocate()
+            pointer = grown
+            capacity = size
+        }
+
+        deinit { pointer.deallocate() }
+    }
+
+    private var storage: Storage
+
+    /// Everything written so far.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage.pointer, count: storage.count)) }
 
     public init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        storage = Storage(capacity: capacity)
+    }
+
+    /// Room for `more` bytes, in storage of this writer alone (a copy of the writer keeps
+    /// what it had).
+    private mutating func reserve(_ more: Int) -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if storage.count + more > storage.capacity { storage.grow(toHold: storage.count + more) }
+        return storage
+    }
+
+    private mutating func append(_ byte: UInt8) {
+        let storage = reserve(1)
+        storage.pointer[storage.count] = byte
+        storage.count += 1
+    }
+
+    private mutating func append(_ buffer: UnsafeRawBufferPointer) {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        let storage = reserve(buffer.count)
+        (storage.pointer + storage.count).update(from: base.assumingMemoryBound(to: UInt8.self), count: buffer.count)
+        storage.count += buffer.count
     }
 
     public mutating func int(_ value: Int64) {
         var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        let storage = reserve(10)
+        var at = storage.pointer + storage.count
         while zigzag >= 0x80 {
-            bytes.append(UInt8(zigzag & 0x7F) | 0x80)
+            at.pointee = UInt8(truncatingIfNeeded: zigzag) | 0x80
+            at += 1
             zigzag >>= 7
         }
-        bytes.append(UInt8(zigzag))
+        at.pointee = UInt8(zigzag)
+        storage.count = at - storage.pointer + 1
     }
 
     public mutating func int(_ value: Int) { int(Int64(value)) }
 
-    public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    public mutating func bool(_ value: Bool) { append(value ? 1 : 0) }
 
     public mutating func string(_ value: String) {
-        int(Int64(value.utf8.count))
-        bytes.append(contentsOf: value.utf8)
+        var text = value
+        text.withUTF8 { utf8 in
+            int(Int64(utf8.count))
+            append(UnsafeRawBufferPointer(utf8))
+        }
     }
 
     public mutating func timestamp(_ value: Timestamp) { int(value.millisecondsSinceEpoch) }
 
     public mutating func optional<T>(_ value: T?, _ write: (inout BinaryWriter, T) -> Void) {
         if let value {
-            bytes.append(1)
+            append(1)
             write(&self, value)
         } else {
-            bytes.append(0)
+            append(0)
         }
     }
 }
@@ -54,6 +117,11 @@ public struct BinaryReader {
     public var isAtEnd: Bool { index == bytes.count }
 
     public mutating func int() throws -> Int64 {
+        if index < bytes.count, bytes[index] < 0x80 {
+            let result = UInt64(bytes[index])
+            index += 1
+            return Int64(bitPattern: result >> 1) ^ -Int64(bitPattern: result & 1)
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {

@@ -749,7 +749,8 @@ extension ClientState {
                 reason: try r.choice(TierChangeReason.self)))
         }
         let lotCount = try r.count()
-        lots.reserveCapacity(lotCount)
+        // Room for the lots a catch-up adds, so the first one does not copy them all.
+        lots.reserveCapacity(lotCount + lotCount / 8 + 4)
         var previous: Int64 = 0
         let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
         for _ in 0..<lotCount {
