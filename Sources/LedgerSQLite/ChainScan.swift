@@ -14,8 +14,8 @@ extension SQLiteEventStore {
             let statement = try connection.prepare(
                 """
                 SELECT l.position, l.stream_id, l.version, l.event_id, l.type_id, l.schema_version, l.occurred_ms,
-                       l.recorded_ms, l.data, l.metadata, l.correlation, c.event_id, l.rules_id, l.hash
-                FROM log l LEFT JOIN log c ON c.position = l.cause_position ORDER BY l.position
+                       l.recorded_ms, l.data, l.metadata, l.correlation, l.cause_position, l.rules_id, l.hash
+                FROM log l ORDER BY l.position
                 """)
             let chunks = ChainChunks(capacity: 4)
             let reader = ChainReader(statement: statement, catalog: catalog, connection: connection)
@@ -30,6 +30,8 @@ extension SQLiteEventStore {
             var metadata = [UInt8]()
             var occurred = [UInt8](repeating: 0, count: 24)
             var recorded = [UInt8](repeating: 0, count: 24)
+            var occurredMs: Int64?
+            var recordedMs: Int64?
             let prefix = Array(CompactForm.DecisionMetadata.prefix.utf8)
             let causeKey = Array(#"","causationId":""#.utf8)
             let rulesKey = Array(#"","rulesVersion":""#.utf8)
@@ -41,8 +43,16 @@ extension SQLiteEventStore {
                         func field(_ k: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: all[chunk.range(row, k)]) }
                         eventId.removeAll(keepingCapacity: true)
                         CompactForm.appendIdText(field(ChainChunk.eventId), isBlob: n.flags & ChainChunk.eventIdIsBlob != 0, to: &eventId)
-                        occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.occurredMs).write(into: $0) }
-                        recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.recordedMs).write(into: $0) }
+                        // A decision shares its fact's moment, and an import's rows their
+                        // recording moment: the text is redone only when the moment changes.
+                        if n.occurredMs != occurredMs {
+                            occurredMs = n.occurredMs
+                            occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.occurredMs).write(into: $0) }
+                        }
+                        if n.recordedMs != recordedMs {
+                            recordedMs = n.recordedMs
+                            recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.recordedMs).write(into: $0) }
+                        }
                         metadata.removeAll(keepingCapacity: true)
                         if n.flags & ChainChunk.metadataDerived != 0 {
                             // A decision's metadata, derived from its cause (docs/storage.md).
@@ -181,34 +191,83 @@ private final class ChainReader: @unchecked Sendable {
         }
     }
 
+    /// The ids of the last rows read, by position: a decision's cause is nearly always a few
+    /// rows back, so its id is found here rather than by a lookup (a join cost the reader a
+    /// B-tree descent a row).
+    private static let recentSlots = 4_096
+    private static let slotBytes = 64
+    private var recentPositions = [Int64](repeating: 0, count: recentSlots)
+    private var recentLengths = [Int](repeating: 0, count: recentSlots)
+    private var recentIsBlob = [Bool](repeating: false, count: recentSlots)
+    private var recentIds = [UInt8](repeating: 0, count: recentSlots * slotBytes)
+    private var causeQuery: Statement?
+
     private func add(to chunk: inout ChainChunk) throws {
         let s = statement
+        let position = s.int64(at: 0)
         let streamId = s.int64(at: 1)
         var flags: Int64 = 0
-        if s.isBlob(at: 3) { flags |= ChainChunk.eventIdIsBlob }
+        let idIsBlob = s.isBlob(at: 3)
+        if idIsBlob { flags |= ChainChunk.eventIdIsBlob }
         let derived = s.isNull(at: 9)
+        var cause: (bytes: [UInt8], isBlob: Bool) = ([], false)
         if derived {
             flags |= ChainChunk.metadataDerived
-            if s.isBlob(at: 11) { flags |= ChainChunk.causeIsBlob }
+            if !s.isNull(at: 11) { cause = try causeId(at: s.int64(at: 11)) }
+            if cause.isBlob { flags |= ChainChunk.causeIsBlob }
             if !s.isNull(at: 10) { flags |= ChainChunk.hasCorrelation }
         }
         chunk.add(ChainChunk.Numbers(
-            position: s.int64(at: 0), streamKey: streamId, version: s.int64(at: 2), schemaVersion: s.int64(at: 5),
+            position: position, streamKey: streamId, version: s.int64(at: 2), schemaVersion: s.int64(at: 5),
             occurredMs: s.int64(at: 6), recordedMs: s.int64(at: 7), flags: flags))
         chunk.append(try streamName(streamId))
         chunk.append(try name(s.int64(at: 4), .type, &types))
-        s.withBytes(at: 3) { chunk.append($0) }
+        s.withBytes(at: 3) { id in
+            chunk.append(id)
+            remember(id, isBlob: idIsBlob, at: position)
+        }
         s.withBytes(at: 8) { chunk.append($0) }
         // Explicit metadata, or a derived decision's correlation (empty when it is the cause).
         s.withBytes(at: derived ? 10 : 9) { chunk.append($0) }
         if derived {
-            s.withBytes(at: 11) { chunk.append($0) }
+            chunk.append(cause.bytes)
             chunk.append(try name(s.int64(at: 12), .rules, &rules))
         } else {
             chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
             chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
         }
         s.withBytes(at: 13) { chunk.append($0) }
+    }
+
+    private func remember(_ id: UnsafeRawBufferPointer, isBlob: Bool, at position: Int64) {
+        guard id.count <= Self.slotBytes else { return }
+        let slot = Int(position % Int64(Self.recentSlots))
+        recentPositions[slot] = position
+        recentLengths[slot] = id.count
+        recentIsBlob[slot] = isBlob
+        recentIds.withUnsafeMutableBytes { all in
+            UnsafeMutableRawBufferPointer(rebasing: all[(slot * Self.slotBytes)...]).copyMemory(from: id)
+        }
+    }
+
+    /// The stored id of the row at `position`: from the recent rows, else looked up. Empty
+    /// when there is no such row (the hash then cannot verify, and the audit says where).
+    private func causeId(at position: Int64) throws -> (bytes: [UInt8], isBlob: Bool) {
+        let slot = Int(((position % Int64(Self.recentSlots)) + Int64(Self.recentSlots)) % Int64(Self.recentSlots))
+        if recentPositions[slot] == position, position > 0 {
+            let start = slot * Self.slotBytes
+            return (Array(recentIds[start..<(start + recentLengths[slot])]), recentIsBlob[slot])
+        }
+        let query = try causeQuery ?? connection.prepare("SELECT event_id FROM log WHERE position = ?")
+        causeQuery = query
+        query.reset()
+        query.bind(position, at: 1)
+        defer { query.reset() }
+        guard try query.step() else { return ([], false) }
+        let isBlob = query.isBlob(at: 0)
+        var bytes: [UInt8] = []
+        query.withBytes(at: 0) { bytes = Array($0) }
+        return (bytes, isBlob)
     }
 
     private func streamName(_ id: Int64) throws -> [UInt8] {

@@ -70,10 +70,21 @@ enum CompactForm {
             out.append(contentsOf: bytes)
             return
         }
-        for (offset, byte) in bytes.enumerated() {
-            if offset == 4 || offset == 6 || offset == 8 || offset == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
+        // Written into a buffer on the stack and appended once: an audit formats two or three
+        // ids an event, and one append per character was a good part of its time.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * bytes.count + 4) { text in
+            @inline(__always) func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
+            var at = 0
+            for (offset, byte) in bytes.enumerated() {
+                if offset == 4 || offset == 6 || offset == 8 || offset == 10 {
+                    text[at] = UInt8(ascii: "-")
+                    at += 1
+                }
+                text[at] = digit(byte >> 4)
+                text[at + 1] = digit(byte & 0x0F)
+                at += 2
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<at]))
         }
     }
 

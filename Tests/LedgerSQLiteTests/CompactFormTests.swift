@@ -63,6 +63,31 @@ struct CompactFormTests {
         }
     }
 
+    @Test("a decision whose cause is thousands of rows back verifies, its metadata derived from the cause")
+    func farCause() throws {
+        try withWorkspace { workspace in
+            let (store, _) = try SQLiteEventStore.create(at: workspace.db)
+            let uuidFact = clientEvent("C1", id: EventID.random())
+            let textFact = clientEvent("C2", id: "upstream-fact-1")
+            var events = [uuidFact, textFact]
+            // More rows than the audit keeps at hand, so the causes are looked up.
+            for index in 0..<5_000 { events.append(clientEvent("C\(3 + index % 11)", id: EventID.random())) }
+            for fact in [uuidFact, textFact] {
+                events.append(NewEvent(
+                    eventId: EventID.random(), stream: fact.stream, type: "PointsAwarded", occurredAt: fact.occurredAt,
+                    data: #"{"points":1}"#, metadata: Self.decisionMetadata(cause: fact.eventId)))
+            }
+            try store.append(events)
+            #expect(try store.connection.scalarInt("SELECT count(*) FROM log WHERE cause_position IN (1, 2)") == 2)
+            let report = try store.verifyChain()
+            #expect(report.isIntact, "\(report)")
+            // The decisions' hashes cover metadata derived from their causes' ids: an id found
+            // wrong would have failed the audit at their positions.
+            let decisions = try store.events(.all).suffix(2)
+            #expect(decisions.map(\.metadata) == events.suffix(2).map(\.metadata))
+        }
+    }
+
     @Test("SQLite's strftime gives the fixed-width text of any millisecond in 1900–9999")
     func strftimeIsExact() throws {
         try withWorkspace { workspace in
