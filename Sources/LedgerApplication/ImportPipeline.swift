@@ -34,7 +34,6 @@ extension Ledger {
     ) throws -> ImportReport {
         // One "now" for the whole import: the moment facts are checked against.
         let now = clock.now()
-
         let source = UncheckedBuffer(input)
         let release = UncheckedRelease(consumed: consumed)
         // The planner reads through a handle of its own, handed to its thread.
