@@ -78,4 +78,17 @@ import Testing
         // 2,000 keys in 16,384 bits with four probes: about 2.4% false alarms.
         #expect(others.filter { filter.mayContain($0) }.count < 200)
     }
+
+    @Test func theDefaultsCarryAnInputPastTheExactPart() {
+        // 66,000 lines: past the 65,536 ids kept exactly, into the filter; the copy of line 10
+        // at line 65,990 is found.
+        var lines = (0..<66_000).map { Self.deposit($0, id: Self.uuid($0)) }
+        let clean = Self.read(lines, exactIds: 65_536, filterBits: 1 << 28)
+        #expect(clean.error == nil)
+        #expect(clean.events == 66_000)
+        lines[65_989] = Self.deposit(65_989, id: Self.uuid(9))
+        let result = Self.read(lines, exactIds: 65_536, filterBits: 1 << 28)
+        #expect(result.error?.line == 65_990)
+        #expect(result.error?.problem.contains("duplicate of line 10") == true, "\(String(describing: result.error))")
+    }
 }
