@@ -239,9 +239,14 @@ private final class ChainReader: @unchecked Sendable {
         s.withBytes(at: 13) { chunk.append($0) }
     }
 
+    /// Where the id of the row at `position` is kept (positions below 1, which only a damaged
+    /// log holds, are never kept).
+    private static func slot(of position: Int64) -> Int? {
+        position > 0 ? Int(position % Int64(recentSlots)) : nil
+    }
+
     private func remember(_ id: UnsafeRawBufferPointer, isBlob: Bool, at position: Int64) {
-        guard id.count <= Self.slotBytes else { return }
-        let slot = Int(position % Int64(Self.recentSlots))
+        guard id.count <= Self.slotBytes, let slot = Self.slot(of: position) else { return }
         recentPositions[slot] = position
         recentLengths[slot] = id.count
         recentIsBlob[slot] = isBlob
@@ -253,8 +258,7 @@ private final class ChainReader: @unchecked Sendable {
     /// The stored id of the row at `position`: from the recent rows, else looked up. Empty
     /// when there is no such row (the hash then cannot verify, and the audit says where).
     private func causeId(at position: Int64) throws -> (bytes: [UInt8], isBlob: Bool) {
-        let slot = Int(((position % Int64(Self.recentSlots)) + Int64(Self.recentSlots)) % Int64(Self.recentSlots))
-        if recentPositions[slot] == position, position > 0 {
+        if let slot = Self.slot(of: position), recentPositions[slot] == position {
             let start = slot * Self.slotBytes
             return (Array(recentIds[start..<(start + recentLengths[slot])]), recentIsBlob[slot])
         }

@@ -222,6 +222,26 @@ struct ChainTests {
         }
     }
 
+    @Test("a row slipped in before position 1 is reported, not a crash of the audit")
+    func rowBeforeTheFirstReported() throws {
+        try withNewLog { log, database in
+            try Self.seeded(log)
+            let raw = try Connection(path: database.db, mode: .readWrite)
+            try raw.execute("DROP TRIGGER log_gap_free")
+            // A decision-shaped row (metadata derived from a cause) at a negative position.
+            try raw.execute(
+                """
+                INSERT INTO log(position, stream_id, version, event_id, type_id, schema_version, occurred_ms, recorded_ms,
+                                data, metadata, cause_position, correlation, rules_id, hash)
+                SELECT -5, stream_id, version + 1000, randomblob(16), type_id, schema_version, occurred_ms, recorded_ms,
+                       data, NULL, -7, NULL, rules_id, hash FROM log WHERE position = 1
+                """)
+            let report = try log.verifyChain()
+            #expect(report.firstBadPosition == 1)
+            #expect(report.problem?.contains("missing") == true)
+        }
+    }
+
     @Test("a dropped trigger is reported missing", arguments: LedgerSchema.requiredTriggers)
     func droppedTriggerReported(name: String) throws {
         try withNewLog { log, database in
