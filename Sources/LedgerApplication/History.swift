@@ -104,11 +104,12 @@ extension Ledger {
             return rules.products.filter { EligibilityPolicy.failedChecks(state: client, product: $0, asOf: moment, rules: rules).isEmpty }.map(\.id)
         }
         let after = eligible(state)
-        let was = Set(eligible(before))
+        let wasEligible = eligible(before)
+        let was = Set(wasEligible)
         step.eligibleFor = after
         step.eligibilityGained = after.filter { !was.contains($0) }
         let now = Set(after)
-        step.eligibilityLost = eligible(before).filter { !now.contains($0) }
+        step.eligibilityLost = wasEligible.filter { !now.contains($0) }
     }
 }
 
