@@ -210,10 +210,10 @@ private final class ChainReader: @unchecked Sendable {
         let idIsBlob = s.isBlob(at: 3)
         if idIsBlob { flags |= ChainChunk.eventIdIsBlob }
         let derived = s.isNull(at: 9)
-        var cause: (bytes: [UInt8], isBlob: Bool) = ([], false)
+        var cause = Cause.missing
         if derived {
             flags |= ChainChunk.metadataDerived
-            if !s.isNull(at: 11) { cause = try causeId(at: s.int64(at: 11)) }
+            if !s.isNull(at: 11) { cause = try self.cause(at: s.int64(at: 11)) }
             if cause.isBlob { flags |= ChainChunk.causeIsBlob }
             if !s.isNull(at: 10) { flags |= ChainChunk.hasCorrelation }
         }
@@ -222,21 +222,20 @@ private final class ChainReader: @unchecked Sendable {
             occurredMs: s.int64(at: 6), recordedMs: s.int64(at: 7), flags: flags))
         chunk.append(try streamName(streamId))
         chunk.append(try name(s.int64(at: 4), .type, &types))
-        s.withBytes(at: 3) { id in
-            chunk.append(id)
-            remember(id, isBlob: idIsBlob, at: position)
-        }
+        s.withBytes(at: 3) { chunk.append($0) }
         s.withBytes(at: 8) { chunk.append($0) }
         // Explicit metadata, or a derived decision's correlation (empty when it is the cause).
         s.withBytes(at: derived ? 10 : 9) { chunk.append($0) }
         if derived {
-            chunk.append(cause.bytes)
+            append(cause, to: &chunk)
             chunk.append(try name(s.int64(at: 12), .rules, &rules))
         } else {
             chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
             chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
         }
         s.withBytes(at: 13) { chunk.append($0) }
+        // Kept last: this row's slot may be the one its own cause was found in (4,096 rows back).
+        s.withBytes(at: 3) { remember($0, isBlob: idIsBlob, at: position) }
     }
 
     /// Where the id of the row at `position` is kept (positions below 1, which only a damaged
@@ -255,23 +254,47 @@ private final class ChainReader: @unchecked Sendable {
         }
     }
 
-    /// The stored id of the row at `position`: from the recent rows, else looked up. Empty
+    /// Where a decision's cause id is: among the recent rows (no copy), looked up, or missing.
+    private enum Cause {
+        case recent(slot: Int, isBlob: Bool)
+        case stored([UInt8], isBlob: Bool)
+        case missing
+
+        var isBlob: Bool {
+            switch self {
+            case .recent(_, let isBlob), .stored(_, let isBlob): isBlob
+            case .missing: false
+            }
+        }
+    }
+
+    /// The stored id of the row at `position`: from the recent rows, else looked up. Missing
     /// when there is no such row (the hash then cannot verify, and the audit says where).
-    private func causeId(at position: Int64) throws -> (bytes: [UInt8], isBlob: Bool) {
+    private func cause(at position: Int64) throws -> Cause {
         if let slot = Self.slot(of: position), recentPositions[slot] == position {
-            let start = slot * Self.slotBytes
-            return (Array(recentIds[start..<(start + recentLengths[slot])]), recentIsBlob[slot])
+            return .recent(slot: slot, isBlob: recentIsBlob[slot])
         }
         let query = try causeQuery ?? connection.prepare("SELECT event_id FROM log WHERE position = ?")
         causeQuery = query
         query.reset()
         query.bind(position, at: 1)
         defer { query.reset() }
-        guard try query.step() else { return ([], false) }
-        let isBlob = query.isBlob(at: 0)
+        guard try query.step() else { return .missing }
         var bytes: [UInt8] = []
         query.withBytes(at: 0) { bytes = Array($0) }
-        return (bytes, isBlob)
+        return .stored(bytes, isBlob: query.isBlob(at: 0))
+    }
+
+    private func append(_ cause: Cause, to chunk: inout ChainChunk) {
+        switch cause {
+        case .recent(let slot, _):
+            let start = slot * Self.slotBytes
+            recentIds.withUnsafeBytes { chunk.append(UnsafeRawBufferPointer(rebasing: $0[start..<(start + recentLengths[slot])])) }
+        case .stored(let bytes, _):
+            chunk.append(bytes)
+        case .missing:
+            chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
     }
 
     private func streamName(_ id: Int64) throws -> [UInt8] {

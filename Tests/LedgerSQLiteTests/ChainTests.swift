@@ -16,6 +16,16 @@ struct ChainTests {
 
     // MARK: - Triggers
 
+    /// Changes the log behind its guards, as someone with the file could: drops `trigger`,
+    /// then runs `sql` on a connection of its own. Returns the rows it changed.
+    @discardableResult
+    static func tamper(_ database: Workspace, dropping trigger: String, _ sql: String) throws -> Int {
+        let raw = try Connection(path: database.db, mode: .readWrite)
+        try raw.execute("DROP TRIGGER \(trigger)")
+        try raw.execute(sql)
+        return Int(raw.changes)
+    }
+
     @Test("UPDATE of a stored event is refused by a trigger")
     func updateRefused() throws {
         try withNewLog { log, database in
@@ -184,10 +194,10 @@ struct ChainTests {
     func tamperedDataReported(position: Int) throws {
         try withNewLog { log, database in
             try Self.seeded(log)
-            let raw = try Connection(path: database.db, mode: .readWrite)
-            try raw.execute("DROP TRIGGER log_append_only_update")
-            try raw.execute(#"UPDATE log SET data = '{"channel":"app","kind":"complaint"}' WHERE position = \#(position)"#)
-            #expect(raw.changes == 1)
+            let changed = try Self.tamper(
+                database, dropping: "log_append_only_update",
+                #"UPDATE log SET data = '{"channel":"app","kind":"complaint"}' WHERE position = \#(position)"#)
+            #expect(changed == 1)
             let report = try log.verifyChain()
             #expect(!report.isIntact)
             #expect(report.firstBadPosition == Int64(position))
@@ -201,9 +211,7 @@ struct ChainTests {
     func tamperedHashReported() throws {
         try withNewLog { log, database in
             try Self.seeded(log)
-            let raw = try Connection(path: database.db, mode: .readWrite)
-            try raw.execute("DROP TRIGGER log_append_only_update")
-            try raw.execute("UPDATE log SET hash = zeroblob(32) WHERE position = 4")
+            try Self.tamper(database, dropping: "log_append_only_update", "UPDATE log SET hash = zeroblob(32) WHERE position = 4")
             #expect(try log.verifyChain().firstBadPosition == 4)
         }
     }
@@ -212,9 +220,7 @@ struct ChainTests {
     func deletedRowReported() throws {
         try withNewLog { log, database in
             try Self.seeded(log)
-            let raw = try Connection(path: database.db, mode: .readWrite)
-            try raw.execute("DROP TRIGGER log_append_only_delete")
-            try raw.execute("DELETE FROM log WHERE position = 2")
+            try Self.tamper(database, dropping: "log_append_only_delete", "DELETE FROM log WHERE position = 2")
             let report = try log.verifyChain()
             #expect(report.firstBadPosition == 2)
             #expect(report.problem?.contains("missing") == true)
@@ -226,10 +232,9 @@ struct ChainTests {
     func rowBeforeTheFirstReported() throws {
         try withNewLog { log, database in
             try Self.seeded(log)
-            let raw = try Connection(path: database.db, mode: .readWrite)
-            try raw.execute("DROP TRIGGER log_gap_free")
             // A decision-shaped row (metadata derived from a cause) at a negative position.
-            try raw.execute(
+            try Self.tamper(
+                database, dropping: "log_gap_free",
                 """
                 INSERT INTO log(position, stream_id, version, event_id, type_id, schema_version, occurred_ms, recorded_ms,
                                 data, metadata, cause_position, correlation, rules_id, hash)

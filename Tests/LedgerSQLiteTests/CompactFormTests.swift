@@ -72,19 +72,22 @@ struct CompactFormTests {
             var events = [uuidFact, textFact]
             // More rows than the audit keeps at hand, so the causes are looked up.
             for index in 0..<5_000 { events.append(clientEvent("C\(3 + index % 11)", id: EventID.random())) }
-            for fact in [uuidFact, textFact] {
+            // The first decision (position 5,003) is caused by the row exactly 4,096 positions
+            // back, whose place among the recent rows its own row takes.
+            for fact in [events[906], uuidFact, textFact] {
                 events.append(NewEvent(
                     eventId: EventID.random(), stream: fact.stream, type: "PointsAwarded", occurredAt: fact.occurredAt,
                     data: #"{"points":1}"#, metadata: Self.decisionMetadata(cause: fact.eventId)))
             }
             try store.append(events)
-            #expect(try store.connection.scalarInt("SELECT count(*) FROM log WHERE cause_position IN (1, 2)") == 2)
+            #expect(try store.connection.scalarInt("SELECT count(*) FROM log WHERE cause_position IN (1, 2, 907)") == 3)
+            #expect(try store.connection.scalarInt("SELECT cause_position FROM log WHERE position = 5003") == 5003 - 4096)
             let report = try store.verifyChain()
             #expect(report.isIntact, "\(report)")
             // The decisions' hashes cover metadata derived from their causes' ids: an id found
             // wrong would have failed the audit at their positions.
-            let decisions = try store.events(.all).suffix(2)
-            #expect(decisions.map(\.metadata) == events.suffix(2).map(\.metadata))
+            let decisions = try store.events(.all).suffix(3)
+            #expect(decisions.map(\.metadata) == events.suffix(3).map(\.metadata))
         }
     }
 

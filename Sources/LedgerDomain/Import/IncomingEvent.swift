@@ -411,18 +411,13 @@ public enum ImportLineParser {
     }
 }
 
-/// A fixed-size Bloom filter of id keys (four probes): `mayContain` is false only for a key
-/// never inserted.
+/// Id keys in a Bloom filter of four probes (`BloomFilter`): `mayContain` is false only for a
+/// key never inserted.
 struct IdKeyFilter {
-    private var words: [UInt64]
-    private let mask: UInt64
+    private var bits: BloomFilter
 
-    /// `bits` is rounded up to a power of two, at least 64.
     init(bits: Int) {
-        var size = 64
-        while size < bits { size <<= 1 }
-        words = [UInt64](repeating: 0, count: size / 64)
-        mask = UInt64(size - 1)
+        self.bits = BloomFilter(bits: bits, probes: 4)
     }
 
     private static func mix(_ value: UInt64) -> UInt64 {
@@ -433,26 +428,21 @@ struct IdKeyFilter {
         return z ^ (z >> 31)
     }
 
-    private func probes(_ key: IdKey) -> (UInt64, UInt64, UInt64, UInt64) {
-        // The key's bits are a UUID's (with fixed version and variant bits) or a hash's: mixed
-        // first, so that keys differing in a few bits spread over the whole filter.
-        let a = Self.mix(key.high ^ Self.mix(key.low))
-        let b = Self.mix(a) | 1
-        return (a & mask, (a &+ b) & mask, (a &+ 2 &* b) & mask, (a &+ 3 &* b) & mask)
+    /// The key's bits are a UUID's (with fixed version and variant bits) or a hash's: mixed
+    /// first, so that keys differing in a few bits spread over the whole filter.
+    private static func hashes(_ key: IdKey) -> (UInt64, UInt64) {
+        let a = mix(key.high ^ mix(key.low))
+        return (a, mix(a) | 1)
     }
 
     mutating func insert(_ key: IdKey) {
-        let (p, q, r, s) = probes(key)
-        words[Int(p >> 6)] |= 1 << (p & 63)
-        words[Int(q >> 6)] |= 1 << (q & 63)
-        words[Int(r >> 6)] |= 1 << (r & 63)
-        words[Int(s >> 6)] |= 1 << (s & 63)
+        let (a, b) = Self.hashes(key)
+        bits.insert(a, b)
     }
 
     func mayContain(_ key: IdKey) -> Bool {
-        let (p, q, r, s) = probes(key)
-        return words[Int(p >> 6)] & (1 << (p & 63)) != 0 && words[Int(q >> 6)] & (1 << (q & 63)) != 0
-            && words[Int(r >> 6)] & (1 << (r & 63)) != 0 && words[Int(s >> 6)] & (1 << (s & 63)) != 0
+        let (a, b) = Self.hashes(key)
+        return bits.mayContain(a, b)
     }
 }
 
