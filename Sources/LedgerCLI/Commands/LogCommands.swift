@@ -38,8 +38,9 @@ extension ClientLedger {
             abstract: "Import facts from JSON Lines (a file, or - for standard input).",
             discussion: """
                 Every line is checked before anything is written. By default the whole import is one
-                transaction: all or nothing. With --batch-size N the input is checked in full first,
-                then committed every N events, each commit reported on stderr as "committed through line
+                transaction: all or nothing. With --batch-size N the input is checked in full first
+                (holding the write lock, so no other writer changes the log in between), then
+                committed every N events, each commit reported on stderr as "committed through line
                 L"; if a later batch is refused, the message says which lines were committed. Lines whose eventId is already stored are skipped, so running
                 the same file again never duplicates anything (lines without an eventId get one
                 derived from their content). Decision types (PointsAwarded, PointsExpired,
