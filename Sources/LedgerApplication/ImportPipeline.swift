@@ -12,7 +12,7 @@ extension Ledger {
     ) throws -> ImportReport {
         try importJSONLines(
             input.buffer, batchSize: batchSize, progress: progress, batchCommitted: batchCommitted,
-            consumed: { input.release(before: $0) })
+            consumed: { input.release(before: $0, pass: $1) })
     }
 
     /// Imports a JSON Lines input (SPEC §2), streaming: memory is bounded by the clients the
@@ -23,21 +23,40 @@ extension Ledger {
     /// serializes the rows; this thread extends the hash chain and writes them.
     ///
     /// By default the import is one transaction: a bad line anywhere rolls everything back.
-    /// With `batchSize`, every line is first checked in a streaming dry run that writes
-    /// nothing (a bad line is reported before anything is committed), then the same input is
-    /// read again and committed every `batchSize` lines; `batchCommitted` is called after
-    /// each commit with the last line committed. `consumed` is told how far the input has
-    /// been read, so that its pages can be released.
+    /// With `batchSize`, every line is also checked by a streaming dry run on a third thread,
+    /// which writes nothing, and nothing is committed before it has found the whole input
+    /// good: the writing goes on meanwhile inside the first transaction, keeping to the first
+    /// half of the lines checked, and that transaction is committed at the first batch
+    /// boundary after the check has passed; from then on the import commits every
+    /// `batchSize` lines. A bad line is reported before anything is committed,
+    /// and the check's own report of it is the one given, whatever the writing found first.
+    /// `batchCommitted` is called after each commit with the last line committed. `consumed`
+    /// is told how far each pass (0: the writing, 1: the check) has read the input, so that
+    /// its pages can be released; its calls never overlap.
     public func importJSONLines(
         _ input: UnsafeBufferPointer<UInt8>, batchSize: Int? = nil, progress: ((Int) -> Void)? = nil,
-        batchCommitted: ((Int) -> Void)? = nil, consumed: ((Int) -> Void)? = nil
+        batchCommitted: ((Int) -> Void)? = nil, consumed: ((_ offset: Int, _ pass: Int) -> Void)? = nil
+    ) throws -> ImportReport {
+        try importJSONLines(
+            input, batchSize: batchSize, progress: progress, batchCommitted: batchCommitted, consumed: consumed,
+            statesBesideTheCheck: ImportCheck.statesBesideTheCheck)
+    }
+
+    /// `importJSONLines`, with the size of client states past which the writing waits for a
+    /// batched import's check to end (`ImportCheck.statesBesideTheCheck`; tests make it 0).
+    func importJSONLines(
+        _ input: UnsafeBufferPointer<UInt8>, batchSize: Int?, progress: ((Int) -> Void)?,
+        batchCommitted: ((Int) -> Void)?, consumed: ((_ offset: Int, _ pass: Int) -> Void)?, statesBesideTheCheck: Int
     ) throws -> ImportReport {
         // One "now" for the whole import: the moment facts are checked against.
         let now = clock.now()
         let source = UncheckedBuffer(input)
-        let release = UncheckedRelease(consumed: consumed)
-        // The planner reads through a handle of its own, handed to its thread.
+        // Each pass hands back the pages it has read (the other reads them again from the file).
+        let cursors = InputCursors(consumed: consumed)
+        // The planner reads through a handle of its own, handed to its thread; so does the
+        // check of a batched import.
         let reader = UncheckedReader(store: try store.openReader())
+        let checkReader = try batchSize.map { _ in UncheckedReader(store: try store.openReader()) }
         var kept: [String: ClientState] = [:]
         let warm = warmClients.takeAll()
         var committed = ImportReport()
@@ -52,25 +71,41 @@ extension Ledger {
                 let book = try campaignBook(reader: store)
                 let context = UncheckedLedger(ledger: self, logWasEmpty: session.lastPosition == 0, warm: warm, book: book)
                 try recordRulesIfNeeded(session)
+                // A batched import's check: on a thread of its own, beside the planner and the
+                // writer, so that it costs the import little more than the spare core.
+                let check = checkReader.map { checkReader in
+                    ImportCheck { check in
+                        try context.ledger.checkAll(
+                            source.buffer, now: now, reader: checkReader.store, logWasEmpty: context.logWasEmpty,
+                            warm: context.warm, book: context.book, cancelled: { check.isCancelled },
+                            checked: { check.checked(through: $0) }, consumed: { cursors.report(1, $0) })
+                    }
+                }
                 let planner = Thread {
                     let ledger = context.ledger
                     var report = ImportReport()
                     do {
-                        if batchSize != nil {
-                            // A batched import checks every line before the first commit. On
-                            // this thread, so the write pass reuses the memory the check freed.
-                            try ledger.checkAll(
-                                source.buffer, now: now, reader: reader.store, logWasEmpty: context.logWasEmpty,
-                                warm: context.warm, book: context.book, consumed: release.consumed)
-                        }
                         var states = StateCache(
                             ledger: ledger, reader: reader.store, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm)
                         states.book = context.book
-                        var lines = ImportLineParser.LineReader(source.buffer)
-                        lines.rereadProgress = release.consumed
+                        // The check finds duplicate ids of a batched import; this pass only parses.
+                        var lines = ImportLineParser.LineReader(source.buffer, checksDuplicates: batchSize == nil)
+                        lines.rereadProgress = { cursors.report(0, $0) }
                         var rows: [PlannedRow] = []
                         var inBatch = 0
                         while let chunk = try lines.next(upTo: min(1_024, batchSize.map { $0 - inBatch } ?? 1_024)) {
+                            // The writing keeps to the first half of what the check has read, so
+                            // the check ends while the writing is at most half-way and the
+                            // batches after that are committed one by one.
+                            check?.waitUntilChecked(through: 2 * (chunk.last?.line ?? 0))
+                            if let check, !check.hasEnded,
+                                ImportCheck.estimatedStateBytes(clients: states.clientCount, lines: report.received)
+                                    > statesBesideTheCheck
+                            {
+                                // Both passes hold client states while the check runs: past
+                                // this much, the writing waits for the check to end.
+                                check.waitUntilStopped()
+                            }
                             rows.removeAll(keepingCapacity: true)
                             try states.prefetch(chunk.map(\.eventId))
                             for event in chunk { try ledger.plan(event, now: now, states: &states, report: &report, into: &rows) }
@@ -78,7 +113,7 @@ extension Ledger {
                             let endsBatch = batchSize.map { inBatch >= $0 } ?? false
                             if endsBatch { inBatch = 0 }
                             guard queue.put(PlannedChunk(rows: rows, lastLine: chunk.last?.line ?? 0, endsBatch: endsBatch)) else { break }
-                            release.consumed?(lines.offset)
+                            cursors.report(0, lines.offset)
                         }
                         queue.finish(nil, report: report, states: states.takeClients())
                     } catch {
@@ -86,26 +121,40 @@ extension Ledger {
                     }
                 }
                 planner.stackSize = 8 << 20
+                check?.start()
                 planner.start()
                 defer {
+                    check?.cancel()
                     queue.cancel()
                     queue.waitUntilPlannerStopped()
+                    check?.waitUntilStopped()
                 }
                 var written = ImportReport()
                 var done = 0
-                while let chunk = try queue.take() {
-                    try append(chunk.rows, to: session, report: &written)
-                    lastLine = chunk.lastLine
-                    let before = done
-                    done += chunk.rows.count
-                    if done / 50_000 != before / 50_000 { progress?(done) }
-                    if chunk.endsBatch, queue.hasMore() {
-                        try session.commitAndContinue()
-                        written.batchesCommitted += 1
-                        committed = written
-                        committedThroughLine = chunk.lastLine
-                        batchCommitted?(chunk.lastLine)
+                do {
+                    while let chunk = try queue.take() {
+                        try append(chunk.rows, to: session, report: &written)
+                        lastLine = chunk.lastLine
+                        let before = done
+                        done += chunk.rows.count
+                        if done / 50_000 != before / 50_000 { progress?(done) }
+                        // Nothing is committed before the check has passed: until then the
+                        // batches written go on in one transaction.
+                        let checked = try check?.hasPassed() ?? true
+                        if chunk.endsBatch, checked, queue.hasMore() {
+                            try session.commitAndContinue()
+                            written.batchesCommitted += 1
+                            committed = written
+                            committedThroughLine = chunk.lastLine
+                            batchCommitted?(chunk.lastLine)
+                        }
                     }
+                    try check?.waitUntilPassed()
+                } catch {
+                    // The writing may stumble on a bad line before the check reports it (a
+                    // duplicate id breaks a unique index): the check's report is the one given.
+                    try check?.waitUntilPassed()
+                    throw error
                 }
                 let planned = queue.plannedReport
                 written.received = planned.received
@@ -123,13 +172,17 @@ extension Ledger {
         }
     }
 
-    /// A batched import's first pass: every line parsed and checked against its client's
-    /// state, with the policies run, and nothing written. Runs on the planner's thread, under
-    /// the import's write lock, through the planner's read connection: the log it checks
-    /// against is the one the write pass writes to.
+    /// A batched import's check: every line parsed and checked against its client's state,
+    /// with the policies run, and nothing written. Runs on a thread of its own, under the
+    /// import's write lock, through a read connection of its own: the log it checks against
+    /// is the one the import writes to, as it was before the import (nothing is committed
+    /// before the check ends). Tells `checked` the last line of each run of lines found good;
+    /// stops early, throwing `ImportCheck.Cancelled`, once `cancelled` says the import has
+    /// ended.
     fileprivate func checkAll(
         _ input: UnsafeBufferPointer<UInt8>, now: Timestamp, reader: any EventStore, logWasEmpty: Bool,
-        warm: [String: ClientState], book: CampaignBook, consumed: ((Int) -> Void)?
+        warm: [String: ClientState], book: CampaignBook, cancelled: () -> Bool, checked: (Int) -> Void,
+        consumed: @escaping (Int) -> Void
     ) throws {
         var report = ImportReport()
         var states = StateCache(ledger: self, reader: reader, session: nil, logWasEmpty: logWasEmpty, warm: warm)
@@ -138,13 +191,140 @@ extension Ledger {
         lines.rereadProgress = consumed
         var rows: [PlannedRow] = []
         while let chunk = try lines.next(upTo: 1_024) {
+            if cancelled() { throw ImportCheck.Cancelled() }
             try states.prefetch(chunk.map(\.eventId))
             for event in chunk {
                 rows.removeAll(keepingCapacity: true)
                 try plan(event, now: now, states: &states, report: &report, into: &rows)
             }
-            consumed?(lines.offset)
+            consumed(lines.offset)
+            if let last = chunk.last { checked(last.line) }
         }
+    }
+}
+
+/// A batched import's check, run on a thread of its own: whether it is still running, has
+/// found the whole input good, or has refused a line.
+final class ImportCheck: @unchecked Sendable {
+    /// Thrown by a check stopped because the import ended without it.
+    struct Cancelled: Error {}
+
+    /// While the check runs, the writing pass holds a second copy of the client states: it
+    /// waits for the check to end once its own come to about this many bytes (an input of
+    /// many clients, or of many points lots, would otherwise hold twice its states).
+    static let statesBesideTheCheck = 32 << 20
+
+    /// A rough size of an import's client states: a few kilobytes a client, and for each line
+    /// a points lot at most (56 bytes, with the array's slack).
+    static func estimatedStateBytes(clients: Int, lines: Int) -> Int {
+        clients * 3_072 + lines * 64
+    }
+
+    private enum Outcome {
+        case running
+        case passed
+        case failed(any Error)
+    }
+
+    private let condition = NSCondition()
+    private var outcome = Outcome.running
+    private var cancelled = false
+    /// The last input line the check has found good.
+    private var linesChecked = 0
+    private var thread: Thread?
+
+    init(_ body: @escaping @Sendable (ImportCheck) throws -> Void) {
+        let thread = Thread { [unowned self] in
+            var failure: (any Error)?
+            do { try body(self) } catch { failure = error }
+            condition.lock()
+            outcome = failure.map { .failed($0) } ?? .passed
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.stackSize = 8 << 20
+        self.thread = thread
+    }
+
+    func start() { thread?.start() }
+
+    /// Notes that every line through `line` has been checked.
+    func checked(through line: Int) {
+        condition.lock()
+        linesChecked = line
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until the check has found every line through `line` good, or has ended.
+    func waitUntilChecked(through line: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        while case .running = outcome, linesChecked < line { condition.wait() }
+    }
+
+    /// Whether the check has passed (false while it runs); throws its refusal.
+    func hasPassed() throws -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        switch outcome {
+        case .running: return false
+        case .passed: return true
+        case .failed(let error): throw error
+        }
+    }
+
+    /// Waits for the end of the check; throws its refusal.
+    func waitUntilPassed() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while case .running = outcome { condition.wait() }
+        if case .failed(let error) = outcome { throw error }
+    }
+
+    /// Whether the check has passed or refused a line.
+    var hasEnded: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if case .running = outcome { return false }
+        return true
+    }
+
+    var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.unlock()
+    }
+
+    /// Waits until the check has ended (its thread no longer reads the input or its
+    /// connection), whatever its outcome.
+    func waitUntilStopped() {
+        condition.lock()
+        while case .running = outcome { condition.wait() }
+        condition.unlock()
+    }
+}
+
+/// Where the passes of an import report how far they have read, one call at a time.
+final class InputCursors: @unchecked Sendable {
+    private let lock = NSLock()
+    private let consumed: ((Int, Int) -> Void)?
+
+    init(consumed: ((Int, Int) -> Void)?) {
+        self.consumed = consumed
+    }
+
+    func report(_ pass: Int, _ offset: Int) {
+        guard let consumed else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        consumed(offset, pass)
     }
 }
 
@@ -153,11 +333,6 @@ struct PlannedChunk: Sendable {
     var rows: [Ledger.PlannedRow]
     var lastLine: Int
     var endsBatch: Bool
-}
-
-/// Where the planner reports how far it has read (the caller releases those pages).
-private struct UncheckedRelease: @unchecked Sendable {
-    let consumed: ((Int) -> Void)?
 }
 
 /// The ledger and what the planner thread needs of it. The planner reads only immutable

@@ -8,13 +8,14 @@ import Darwin
 /// as it is; anything else (standard input, a pipe, a FIFO) is first copied to a temporary
 /// file, so that the input can be read twice (a batched import checks every line first) and
 /// never has to fit in memory. Pages the import has read past are handed back
-/// (`release(before:)`), so its memory stays bounded whatever the size of the file.
+/// (`release(before:pass:)`), so its memory stays bounded whatever the size of the file.
+/// Not for use from two threads at once: a caller with two readers serializes its calls.
 public final class MappedInput {
     public let name: String
     private let base: UnsafeMutableRawPointer?
     public let count: Int
-    /// How far the current pass has handed pages back.
-    private var released = 0
+    /// How far each pass has handed pages back.
+    private var released: [Int: Int] = [:]
     /// Pages are handed back in steps of at least this many bytes (one `madvise` each).
     private let releaseStep: Int
     /// Bytes handed back so far, over every pass.
@@ -25,7 +26,7 @@ public final class MappedInput {
     }
 
     /// Maps the file at `path` (or standard input for `-`).
-    public init(_ path: String, releaseStep: Int = 16 << 20) throws(InputFileError) {
+    public init(_ path: String, releaseStep: Int = 4 << 20) throws(InputFileError) {
         name = path == "-" ? "standard input" : path
         self.releaseStep = max(releaseStep, 1)
         var descriptor: Int32 = 0
@@ -64,19 +65,25 @@ public final class MappedInput {
         if let base { munmap(base, count) }
     }
 
-    /// Hands back the pages before `offset` (they are read again from the file if needed).
-    /// An offset before the last one starts a new pass over the input (a batched import reads
-    /// it twice), whose pages are handed back in turn.
-    public func release(before offset: Int) {
+    /// Hands back the pages `pass` has read before `offset` (they are read again from the
+    /// file if needed, by this pass or another). Passes over the input may run one after the
+    /// other or side by side (a batched import checks every line while it writes); each is
+    /// followed on its own. An offset before the pass's last one starts it over (a reader
+    /// going back to the start), and its pages are handed back in turn.
+    public func release(before offset: Int, pass: Int = 0) {
         guard let base else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let end = min(offset, count) / page * page
-        if end < released { released = 0 }
+        var from = released[pass] ?? 0
+        if end < from { from = 0 }
         let last = count / page * page
-        guard end - released >= releaseStep || (end == last && end > released) else { return }
-        _ = madvise(base + released, end - released, Int32(MADV_DONTNEED))
-        releasedBytes += end - released
-        released = end
+        guard end - from >= releaseStep || (end == last && end > from) else {
+            released[pass] = from
+            return
+        }
+        _ = madvise(base + from, end - from, Int32(MADV_DONTNEED))
+        releasedBytes += end - from
+        released[pass] = end
     }
 
     /// Everything from `descriptor`, copied to an unlinked temporary file; returns its descriptor.

@@ -22,7 +22,7 @@ import Darwin
 /// created, and is closed with the log).
 final class PlannedLog {
     /// Bytes kept in memory before they are written to the file.
-    static let defaultBufferLimit = 4 << 20
+    static let defaultBufferLimit = 1 << 20
     private let bufferLimit: Int
     private static let headerSize = 8 + 4 + 1 + 2 + 8 + 2 + 1 + 4
 

@@ -68,6 +68,9 @@ struct StateCache {
         return try StreamFold(store: reader, rules: ledger.rules).fold(id)
     }
 
+    /// How many clients the cache holds.
+    var clientCount: Int { clients.count }
+
     /// The client states of this transaction (to keep warm after it commits).
     mutating func takeClients() -> [String: ClientState] {
         defer { clients = [:] }

@@ -28,6 +28,28 @@ import Glibc
         }
     }
 
+    /// A batched import's check and its writing read the input side by side, the check ahead:
+    /// each hands back what it has read, whatever the other one's offset.
+    @Test func passesSideBySideAreFollowedEachOnItsOwn() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(repeating: UInt8(ascii: "x"), count: 10 * page + 100).write(to: url)
+        let input = try MappedInput(url.path, releaseStep: 2 * page)
+        var ahead = 0, behind = 0
+        while behind < input.count {
+            ahead = min(ahead + page, input.count)
+            input.release(before: ahead, pass: 1)
+            behind = min(behind + page / 2, input.count)
+            input.release(before: behind, pass: 0)
+            if ahead == input.count {
+                // The leading pass has handed back every whole page though the other is behind.
+                #expect(input.releasedBytes >= 10 * page)
+            }
+        }
+        #expect(input.releasedBytes == 2 * 10 * page)
+    }
+
     @Test func nothingIsHandedBackBeforeAStep() throws {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).jsonl")

@@ -38,10 +38,13 @@ extension ClientLedger {
             abstract: "Import facts from JSON Lines (a file, or - for standard input).",
             discussion: """
                 Every line is checked before anything is written. By default the whole import is one
-                transaction: all or nothing. With --batch-size N the input is checked in full first
-                (holding the write lock, so no other writer changes the log in between), then
-                committed every N events, each commit reported on stderr as "committed through line
-                L"; if a later batch is refused, the message says which lines were committed. Lines whose eventId is already stored are skipped, so running
+                transaction: all or nothing. With --batch-size N the input is checked in full before
+                the first commit (holding the write lock, so no other writer changes the log in
+                between); the writing starts alongside the check, behind it, and what it has
+                written when the check passes (at most half the input) is committed at the next
+                batch boundary, then every N events. Each
+                commit is reported on stderr as "committed through line L"; if a later batch is
+                refused, the message says which lines were committed. Lines whose eventId is already stored are skipped, so running
                 the same file again never duplicates anything (lines without an eventId get one
                 derived from their content). Decision types (PointsAwarded, PointsExpired,
                 TierChanged) are refused: only the ledger's policies write them.

@@ -278,6 +278,8 @@ public enum ImportLineParser {
         private var line = 0
         private let exactIds: Int
         private let filterBits: Int
+        /// False for a reader whose input is checked for duplicates by another reader.
+        private let checksDuplicates: Bool
         /// The line of every id read so far while there are at most `exactIds` of them, keyed
         /// by the id's 128 bits (a UUID's own, or the first 128 bits of SHA-256 of any other id).
         private var lineOfId: [IdKey: Int32] = [:]
@@ -295,10 +297,13 @@ public enum ImportLineParser {
             var eventId: String
         }
 
-        public init(_ input: UnsafeBufferPointer<UInt8>, exactIds: Int = 65_536, filterBits: Int = 1 << 28) {
+        /// With `checksDuplicates` false the reader only parses: for a second pass over an
+        /// input whose ids another reader checks.
+        public init(_ input: UnsafeBufferPointer<UInt8>, exactIds: Int = 65_536, filterBits: Int = 1 << 28, checksDuplicates: Bool = true) {
             self.input = input
             self.exactIds = exactIds
             self.filterBits = filterBits
+            self.checksDuplicates = checksDuplicates
         }
 
         /// How far into the input the reader has got: everything before it has been parsed.
@@ -342,6 +347,7 @@ public enum ImportLineParser {
         }
 
         private mutating func record(_ event: IncomingEvent) throws(InputError) {
+            guard checksDuplicates else { return }
             let key = IdKey(event.eventId)
             // Through optional chaining, so the filter is changed in place, never copied.
             if let seen = filter?.mayContain(key) {

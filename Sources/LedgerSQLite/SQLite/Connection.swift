@@ -143,7 +143,7 @@ public final class Connection {
     }
 
     /// Page cache of a read-write connection, in KiB.
-    public static let writerCacheKiB = 65_536
+    public static let writerCacheKiB = 32_768
     /// Page cache of a read-only connection, in KiB.
     public static let readerCacheKiB = 16_384
 
