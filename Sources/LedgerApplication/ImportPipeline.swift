@@ -75,49 +75,41 @@ extension Ledger {
                 // writer, so that it costs the import little more than the spare core.
                 let check = checkReader.map { checkReader in
                     ImportCheck { check in
-                        try context.ledger.checkAll(
-                            source.buffer, now: now, reader: checkReader.store, logWasEmpty: context.logWasEmpty,
-                            warm: context.warm, book: context.book, cancelled: { check.isCancelled },
-                            checked: { check.checked(through: $0) }, consumed: { cursors.report(1, $0) })
+                        var pass = PlanningPass(
+                            context, now: now, input: source.buffer, reader: checkReader.store, checksDuplicates: true,
+                            consumed: { cursors.report(1, $0) })
+                        try pass.checkAll(cancelled: { check.isCancelled }, checked: { check.checked(through: $0) })
                     }
                 }
                 let planner = Thread {
-                    let ledger = context.ledger
-                    var report = ImportReport()
+                    // The check finds duplicate ids of a batched import; this pass only parses.
+                    var pass = PlanningPass(
+                        context, now: now, input: source.buffer, reader: reader.store, checksDuplicates: batchSize == nil,
+                        consumed: { cursors.report(0, $0) })
                     do {
-                        var states = StateCache(
-                            ledger: ledger, reader: reader.store, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm)
-                        states.book = context.book
-                        // The check finds duplicate ids of a batched import; this pass only parses.
-                        var lines = ImportLineParser.LineReader(source.buffer, checksDuplicates: batchSize == nil)
-                        lines.rereadProgress = { cursors.report(0, $0) }
-                        var rows: [PlannedRow] = []
                         var inBatch = 0
-                        while let chunk = try lines.next(upTo: min(1_024, batchSize.map { $0 - inBatch } ?? 1_024)) {
+                        while let chunk = try pass.read(upTo: min(1_024, batchSize.map { $0 - inBatch } ?? 1_024)) {
                             // The writing keeps to the first half of what the check has read, so
                             // the check ends while the writing is at most half-way and the
                             // batches after that are committed one by one.
                             check?.waitUntilChecked(through: 2 * (chunk.last?.line ?? 0))
                             if let check, !check.hasEnded,
-                                ImportCheck.estimatedStateBytes(clients: states.clientCount, lines: report.received)
+                                ImportCheck.estimatedStateBytes(clients: pass.states.clientCount, lines: pass.report.received)
                                     > statesBesideTheCheck
                             {
                                 // Both passes hold client states while the check runs: past
                                 // this much, the writing waits for the check to end.
                                 check.waitUntilStopped()
                             }
-                            rows.removeAll(keepingCapacity: true)
-                            try states.prefetch(chunk.map(\.eventId))
-                            for event in chunk { try ledger.plan(event, now: now, states: &states, report: &report, into: &rows) }
+                            try pass.plan(chunk)
                             inBatch += chunk.count
                             let endsBatch = batchSize.map { inBatch >= $0 } ?? false
                             if endsBatch { inBatch = 0 }
-                            guard queue.put(PlannedChunk(rows: rows, lastLine: chunk.last?.line ?? 0, endsBatch: endsBatch)) else { break }
-                            cursors.report(0, lines.offset)
+                            guard queue.put(PlannedChunk(rows: pass.rows, lastLine: chunk.last?.line ?? 0, endsBatch: endsBatch)) else { break }
                         }
-                        queue.finish(nil, report: report, states: states.takeClients())
+                        queue.finish(nil, report: pass.report, states: pass.states.takeClients())
                     } catch {
-                        queue.finish(error, report: report, states: [:])
+                        queue.finish(error, report: pass.report, states: [:])
                     }
                 }
                 planner.stackSize = 8 << 20
@@ -150,7 +142,7 @@ extension Ledger {
                         }
                     }
                     try check?.waitUntilPassed()
-                } catch {
+                } catch let error as InputError {
                     // The writing may stumble on a bad line before the check reports it (a
                     // duplicate id breaks a unique index): the check's report is the one given.
                     try check?.waitUntilPassed()
@@ -172,32 +164,58 @@ extension Ledger {
         }
     }
 
-    /// A batched import's check: every line parsed and checked against its client's state,
-    /// with the policies run, and nothing written. Runs on a thread of its own, under the
-    /// import's write lock, through a read connection of its own: the log it checks against
-    /// is the one the import writes to, as it was before the import (nothing is committed
-    /// before the check ends). Tells `checked` the last line of each run of lines found good;
-    /// stops early, throwing `ImportCheck.Cancelled`, once `cancelled` says the import has
-    /// ended.
-    fileprivate func checkAll(
-        _ input: UnsafeBufferPointer<UInt8>, now: Timestamp, reader: any EventStore, logWasEmpty: Bool,
-        warm: [String: ClientState], book: CampaignBook, cancelled: () -> Bool, checked: (Int) -> Void,
-        consumed: @escaping (Int) -> Void
-    ) throws {
-        var report = ImportReport()
-        var states = StateCache(ledger: self, reader: reader, session: nil, logWasEmpty: logWasEmpty, warm: warm)
-        states.book = book
-        var lines = ImportLineParser.LineReader(input)
+}
+
+/// One reading of an import's input on one thread: its lines parsed, checked against their
+/// clients' states (read through the pass's own connection) and planned, with the policies
+/// run. The write pass hands its planned rows to the writer; a batched import's check plans
+/// the same way and keeps nothing.
+private struct PlanningPass {
+    let ledger: Ledger
+    let now: Timestamp
+    var states: StateCache
+    var lines: ImportLineParser.LineReader
+    var report = Ledger.ImportReport()
+    /// The rows of the last run of lines planned.
+    private(set) var rows: [Ledger.PlannedRow] = []
+    /// Told how far the input has been read, so that its pages can be handed back.
+    private let consumed: (Int) -> Void
+
+    init(
+        _ context: UncheckedLedger, now: Timestamp, input: UnsafeBufferPointer<UInt8>, reader: any EventStore,
+        checksDuplicates: Bool, consumed: @escaping (Int) -> Void
+    ) {
+        ledger = context.ledger
+        self.now = now
+        states = StateCache(ledger: context.ledger, reader: reader, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm)
+        states.book = context.book
+        lines = ImportLineParser.LineReader(input, checksDuplicates: checksDuplicates)
         lines.rereadProgress = consumed
-        var rows: [PlannedRow] = []
-        while let chunk = try lines.next(upTo: 1_024) {
+        self.consumed = consumed
+    }
+
+    /// The next run of at most `limit` lines, parsed; nil at the end of the input.
+    mutating func read(upTo limit: Int) throws -> [IncomingEvent]? {
+        try lines.next(upTo: limit)
+    }
+
+    /// Plans a run of lines read: `rows` holds their rows afterwards.
+    mutating func plan(_ chunk: [IncomingEvent]) throws {
+        rows.removeAll(keepingCapacity: true)
+        try states.prefetch(chunk.map(\.eventId))
+        for event in chunk { try ledger.plan(event, now: now, states: &states, report: &report, into: &rows) }
+        consumed(lines.offset)
+    }
+
+    /// A batched import's check: every line planned and nothing kept. Runs on a thread of its
+    /// own, under the import's write lock, through a read connection of its own: the log it
+    /// checks against is the one the import writes to, as it was before the import (nothing is
+    /// committed before the check ends). Tells `checked` the last line of each run found good;
+    /// stops early, throwing `ImportCheck.Cancelled`, once `cancelled` says the import has ended.
+    mutating func checkAll(cancelled: () -> Bool, checked: (Int) -> Void) throws {
+        while let chunk = try read(upTo: 1_024) {
             if cancelled() { throw ImportCheck.Cancelled() }
-            try states.prefetch(chunk.map(\.eventId))
-            for event in chunk {
-                rows.removeAll(keepingCapacity: true)
-                try plan(event, now: now, states: &states, report: &report, into: &rows)
-            }
-            consumed(lines.offset)
+            try plan(chunk)
             if let last = chunk.last { checked(last.line) }
         }
     }

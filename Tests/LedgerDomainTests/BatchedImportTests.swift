@@ -28,7 +28,7 @@ import LedgerDomain
         return (report, commits)
     }
 
-    @Test("a bad last line of 8,000: no batch is committed, though the writing ran ahead of the check")
+    @Test("a bad last line of 8,000: no batch is committed, though the writing started before the check ended")
     func badLastLine() throws {
         try withTemporaryLedger { ledger in
             var input = Self.lines(8_000)
