@@ -100,6 +100,12 @@ public final class ProjectionEngine {
 
     // MARK: - Catching up
 
+    /// Events a catch-up holds before applying them: bounds its memory after a long import.
+    public static let catchUpChunkEvents = 100_000
+
+    /// Events per chunk of this engine's catch-ups (tests set it small).
+    public var catchUpChunkEvents = ProjectionEngine.catchUpChunkEvents
+
     /// Applies the events after the checkpoint to all three projections, in one transaction,
     /// touching only the clients those events belong to.
     @discardableResult
@@ -119,51 +125,65 @@ public final class ProjectionEngine {
             guard head > from else {
                 return ProjectionRun(fromPosition: from, toPosition: from, eventsApplied: 0, clientsWritten: 0, seconds: 0)
             }
-            // Touched clients, found through an index so each fold is mutated in place. Their
-            // months come back from the retention rows as events reach them.
-            var index: [String: Int] = [:]
-            var touched: [(fold: ClientFold, months: Set<Int64>, historyBefore: [TierChange])] = []
+            // The events are taken in chunks and applied client by client, in client order:
+            // one client's snapshot is read, brought up to date, written back and dropped
+            // before the next is read, so a catch-up holds one fold at a time (a client's fold
+            // carries its open point lots; holding every touched client's at once measured
+            // 3–4 times slower, in fresh pages, than reusing one client's memory). A client
+            // touched in two chunks is read back with what the first one wrote.
+            let builder = ClientRowsBuilder(rules: rules, asOf: asOf)
+            var chunk: [ReplayedEvent] = []
+            let chunkEvents = max(1, catchUpChunkEvents)
+            chunk.reserveCapacity(min(Int(head - from), chunkEvents))
+            var clients = Set<String>()
             var applied: Int64 = 0
-            try LogReplay.replay(log, after: from, through: head) { event in
-                let slot: Int
-                if let known = index[event.clientId] {
-                    slot = known
-                } else {
-                    let fold: ClientFold
+            func applyChunk() throws {
+                // Stable: a client's events keep their log order.
+                let order = chunk.indices.sorted { chunk[$0].clientId < chunk[$1].clientId || (chunk[$0].clientId == chunk[$1].clientId && $0 < $1) }
+                var next = order.startIndex
+                while next < order.endIndex {
+                    let clientId = chunk[order[next]].clientId
+                    var fold: ClientFold
                     do {
-                        fold = try transaction.foldSnapshot(client: event.clientId).map { try ClientFold(snapshot: $0) }
-                            ?? ClientFold(clientId: event.clientId, rules: rules)
+                        fold = try transaction.foldSnapshot(client: clientId).map { try ClientFold(snapshot: $0) }
+                            ?? ClientFold(clientId: clientId, rules: rules)
                     } catch let error as ClientFold.UnknownSnapshotFormat {
                         // Written by another version of the program: only a rebuild can redo it.
                         throw ProjectionError.snapshotFormatOutdated(found: error.found, expected: ClientFold.snapshotFormat)
                     }
-                    slot = touched.count
-                    index[event.clientId] = slot
-                    touched.append((fold, [], fold.state.tierHistory))
+                    let historyBefore = fold.state.tierHistory
+                    // Months come back from the retention rows as the client's events reach them.
+                    var months = Set<Int64>()
+                    while next < order.endIndex, chunk[order[next]].clientId == clientId {
+                        let event = chunk[order[next]]
+                        let month = ClientFold.month(ofDay: event.occurredAt.dayNumber)
+                        if months.insert(month).inserted, let daily = try transaction.monthActivity(client: clientId, month: month) {
+                            var reader = BinaryReader(daily)
+                            fold.months[month] = try MonthActivity(from: &reader)
+                        }
+                        fold.apply(event.payload, at: event.occurredAt, churnedAfterDays: rules.churnedAfterDays)
+                        next += 1
+                    }
+                    clients.insert(clientId)
+                    // Tier changes are rewritten from the first one that differs from what was
+                    // stored: new ones are appended, and a correction may rewrite the tail.
+                    let history = fold.state.tierHistory
+                    var same = 0
+                    while same < min(history.count, historyBefore.count), history[same] == historyBefore[same] { same += 1 }
+                    guard let rows = builder.rows(for: fold, months: months, historyFrom: same) else { continue }
+                    try transaction.put(rows, into: .live)
                 }
-                let month = ClientFold.month(ofDay: event.occurredAt.dayNumber)
-                if touched[slot].months.insert(month).inserted,
-                    let daily = try transaction.monthActivity(client: event.clientId, month: month)
-                {
-                    var reader = BinaryReader(daily)
-                    touched[slot].fold.months[month] = try MonthActivity(from: &reader)
-                }
-                touched[slot].fold.apply(event.payload, at: event.occurredAt, churnedAfterDays: rules.churnedAfterDays)
+                chunk.removeAll(keepingCapacity: true)
+            }
+            try LogReplay.replay(log, after: from, through: head) { event in
+                chunk.append(event)
                 applied += 1
+                if chunk.count >= chunkEvents { try applyChunk() }
             }
-            let builder = ClientRowsBuilder(rules: rules, asOf: asOf)
-            for entry in touched.sorted(by: { $0.fold.state.clientId < $1.fold.state.clientId }) {
-                // Tier changes are rewritten from the first one that differs from what was
-                // stored: new ones are appended, and a correction may rewrite the tail.
-                let history = entry.fold.state.tierHistory
-                var same = 0
-                while same < min(history.count, entry.historyBefore.count), history[same] == entry.historyBefore[same] { same += 1 }
-                guard let rows = builder.rows(for: entry.fold, months: entry.months, historyFrom: same) else { continue }
-                try transaction.put(rows, into: .live)
-            }
+            try applyChunk()
             try transaction.setCheckpoint(head, rulesVersion: nil, builtAt: nil)
             return ProjectionRun(
-                fromPosition: from, toPosition: head, eventsApplied: applied, clientsWritten: touched.count,
+                fromPosition: from, toPosition: head, eventsApplied: applied, clientsWritten: clients.count,
                 seconds: Date().timeIntervalSince(started))
         }
     }

@@ -13,6 +13,7 @@ import LedgerStorage
 //   ledger-bench single COUNT             one fact per transaction, synchronous=FULL
 //   ledger-bench rebuild DB               full rebuild of the three projections of a ledger
 //   ledger-bench catchup DB [COUNT] [DAY] catch-up after importing COUNT (1,000) deposits of existing clients on DAY
+//                                         (BENCH_PAUSE=S: sleeps S seconds before the catch-up, to attach perf)
 //   ledger-bench history DB CLIENT [N]    one client's history (best of 5), adding a client of N facts first
 //   ledger-bench insight DB [DAY]         churn-risk scores of every client as of DAY (default: the log's last
 //                                         day), read from built projections, against a full rebuild of them
@@ -180,6 +181,7 @@ case "catchup":
     let bytes = Array(lines.utf8)
     let report = try bytes.withUnsafeBufferPointer { try Ledger(store: log, rules: rules).importJSONLines($0) }
     // Measured: only the catch-up of what the import wrote.
+    if let pause = ProcessInfo.processInfo.environment["BENCH_PAUSE"], let seconds = UInt32(pause) { FileHandle.standardError.write(Data("ready \(getpid())\n".utf8)); sleep(seconds) }
     let start = now()
     let run = try engine.catchUp()
     let end = now()

@@ -588,7 +588,13 @@ public struct ClientState: Sendable {
     public func pointsAvailable(at moment: Timestamp) -> Int64 {
         guard !isOffboarded else { return 0 }
         guard let next = nextExpiry, next <= moment else { return pointsOutstanding }
-        return pointsOutstanding - lotsExpired(at: moment).reduce(0) { $0 + $1.remaining }
+        // What `lotsExpired(at:)` would list, summed in place: a long-lived client has
+        // thousands of lots, and copying them out for a sum was most of a catch-up.
+        var ended: Int64 = 0
+        for index in firstOpenLot..<lots.count where lots[index].remaining > 0 && Self.lotHasEnded(lots[index], at: moment) {
+            ended += lots[index].remaining
+        }
+        return pointsOutstanding - ended
     }
 
     /// The lots `pointsAvailable(at:)` counts, oldest first: points left, not ended at
