@@ -93,10 +93,7 @@ extension Ledger {
                             // the check ends while the writing is at most half-way and the
                             // batches after that are committed one by one.
                             check?.waitUntilChecked(through: 2 * (chunk.last?.line ?? 0))
-                            if let check, !check.hasEnded,
-                                ImportCheck.estimatedStateBytes(clients: pass.states.clientCount, lines: pass.report.received)
-                                    > statesBesideTheCheck
-                            {
+                            if let check, !check.hasEnded, pass.states.residentBytes > statesBesideTheCheck {
                                 // Both passes hold client states while the check runs: past
                                 // this much, the writing waits for the check to end.
                                 check.waitUntilStopped()
@@ -107,7 +104,7 @@ extension Ledger {
                             if endsBatch { inBatch = 0 }
                             guard queue.put(PlannedChunk(rows: pass.rows, lastLine: chunk.last?.line ?? 0, endsBatch: endsBatch)) else { break }
                         }
-                        queue.finish(nil, report: pass.report, states: pass.states.takeClients())
+                        queue.finish(nil, report: pass.report, states: pass.states.takeClients(mostRecent: Ledger.warmAfterImport))
                     } catch {
                         queue.finish(error, report: pass.report, states: [:])
                     }
@@ -187,7 +184,9 @@ private struct PlanningPass {
     ) {
         ledger = context.ledger
         self.now = now
-        states = StateCache(ledger: context.ledger, reader: reader, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm)
+        states = StateCache(
+            ledger: context.ledger, reader: reader, session: nil, logWasEmpty: context.logWasEmpty, warm: context.warm,
+            residentLimit: context.ledger.clientStateResidentLimit)
         states.book = context.book
         lines = ImportLineParser.LineReader(input, checksDuplicates: checksDuplicates)
         lines.rereadProgress = consumed
@@ -227,16 +226,10 @@ final class ImportCheck: @unchecked Sendable {
     /// Thrown by a check stopped because the import ended without it.
     struct Cancelled: Error {}
 
-    /// While the check runs, the writing pass holds a second copy of the client states: it
-    /// waits for the check to end once its own come to about this many bytes (an input of
-    /// many clients, or of many points lots, would otherwise hold twice its states).
+    /// While the check runs, the writing pass holds a second set of client states: it waits
+    /// for the check to end once its resident ones come to about this many bytes (each pass's
+    /// are bounded by `StateCache.residentLimit`, the two together by this plus that).
     static let statesBesideTheCheck = 32 << 20
-
-    /// A rough size of an import's client states: a few kilobytes a client, and for each line
-    /// a points lot at most (56 bytes, with the array's slack).
-    static func estimatedStateBytes(clients: Int, lines: Int) -> Int {
-        clients * 3_072 + lines * 64
-    }
 
     private enum Outcome {
         case running

@@ -18,6 +18,8 @@ public final class Ledger {
     /// stream has not moved since (checked against the log), so that a stream of single
     /// appends never re-reads a client's history. Bounded: the oldest are dropped first.
     var warmClients = WarmClients(capacity: 50_000)
+    /// Client states an import leaves warm: the most recently used.
+    static let warmAfterImport = 4_096
     /// Campaign points per campaign summed from the log so far (see `campaignBook`).
     var campaignUsage = CampaignUsage()
     /// Whether the first write adopts the default rules in the log (`Ledger.open` on a log
@@ -36,6 +38,10 @@ public final class Ledger {
     /// temporary file (tests make it small).
     var plannedLogBufferLimit = PlannedLog.defaultBufferLimit
 
+    /// Bytes of client states an import keeps in memory before it sets the least recently
+    /// used aside in a temporary file (tests make it small).
+    var clientStateResidentLimit = StateCache.defaultResidentLimit
+
     /// Folds client streams of this ledger with its rules.
     public var streams: StreamFold { StreamFold(store: store, rules: rules) }
 
@@ -44,7 +50,7 @@ public final class Ledger {
     private func transaction<R>(_ body: (any AppendTransaction, inout StateCache) throws -> R) throws -> R {
         var kept: [String: ClientState] = [:]
         let result = try store.write { session in
-            var states = StateCache(ledger: self, reader: store, session: session)
+            var states = StateCache(ledger: self, reader: store, session: session, residentLimit: clientStateResidentLimit)
             states.book = try campaignBook(reader: store)
             try recordRulesIfNeeded(session)
             let result = try body(session, &states)
@@ -127,7 +133,7 @@ public final class Ledger {
         do {
             try store.read {
                 var report = ImportReport()
-                var states = StateCache(ledger: self, reader: store, session: nil)
+                var states = StateCache(ledger: self, reader: store, session: nil, residentLimit: clientStateResidentLimit)
                 states.book = try campaignBook(reader: store)
                 try apply(events[...], now: now, session: nil, states: &states, report: &report, write: false, progress: nil)
             }
@@ -239,13 +245,13 @@ public final class Ledger {
                     planned = try LoyaltyPolicy.process(event.payload, at: event.occurredAt, state: &state, rules: rules)
                 }
             } catch let error as FieldError {
-                states.store(state)
+                try states.store(state)
                 throw InputError(line: event.line, field: error.field, problem: error.problem)
             }
             // Campaign awards the fact triggers, in the same transaction (SPEC §3).
             planned += CampaignPolicy.triggered(
                 by: event.payload, at: event.occurredAt, planned: planned, state: &state, book: &states.book, rules: rules)
-            states.store(state)
+            try states.store(state)
         case .campaign(let campaignId):
             var campaign = try states.campaign(campaignId)
             versionBefore = campaign.version

@@ -3,19 +3,13 @@ import LedgerCore
 import LedgerDomain
 import LedgerStorage
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The events an open transaction has planned, per client: what the late-fact policy reads
 /// besides the stream as committed (the planner's connection does not see what the writer
 /// has not committed yet).
 ///
 /// An import plans millions of events and a late fact needs the whole stream of one client,
 /// so the events are not kept as values: each is appended, in the stored text form, to a
-/// buffer that moves to an unlinked temporary file past `bufferLimit` bytes, and each record
+/// buffer that moves to an unlinked temporary file (`ScratchFile`) past `bufferLimit` bytes, and each record
 /// points back at the previous record of its client. Memory is the buffer and one offset per
 /// client touched; a late fact reads its client's records back and decodes them with the one
 /// stored-event decoder. Nothing of the file outlives the import (it has no name once
@@ -29,17 +23,13 @@ final class PlannedLog {
     private var buffer: [UInt8] = []
     /// Bytes already in the file; the buffer starts at this offset.
     private var flushed: Int64 = 0
-    private var descriptor: Int32 = -1
+    private let file = ScratchFile(holding: "the planned events")
     /// The offset of each client's latest record, plus one (0: none).
     private var latest: [String: Int64] = [:]
 
     init(bufferLimit: Int = PlannedLog.defaultBufferLimit) {
         self.bufferLimit = max(1, bufferLimit)
         buffer.reserveCapacity(min(self.bufferLimit, 1 << 16))
-    }
-
-    deinit {
-        if descriptor >= 0 { close(descriptor) }
     }
 
     /// Whether any event has been planned for the client.
@@ -88,18 +78,7 @@ final class PlannedLog {
     }
 
     private func flush() throws {
-        if descriptor < 0 { descriptor = try Self.openUnlinkedFile() }
-        var written = 0
-        try buffer.withUnsafeBytes { raw in
-            while written < raw.count {
-                let result = pwrite(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written, off_t(flushed) + off_t(written))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw StorageError.backend("cannot keep the planned events in a temporary file: \(String(cString: strerror(errno)))")
-                }
-                written += result
-            }
-        }
+        try file.write(buffer, at: flushed)
         flushed += Int64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
     }
@@ -117,19 +96,7 @@ final class PlannedLog {
     }
 
     private func readBytes(at offset: Int64, count: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        try bytes.withUnsafeMutableBytes { raw in
-            while done < count {
-                let result = pread(descriptor, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
-                if result < 0, errno == EINTR { continue }
-                guard result > 0 else {
-                    throw StorageError.backend("cannot read the planned events back from their temporary file")
-                }
-                done += result
-            }
-        }
-        return bytes
+        try file.read(count: count, at: offset)
     }
 
     private static func value(_ bytes: [UInt8], _ at: Int, _ count: Int) -> UInt64 {
@@ -152,17 +119,5 @@ final class PlannedLog {
         let data = String(decoding: record[at..<(at + dataCount)], as: UTF8.self)
         let payload = try StoredEvents.payload(type: type, schemaVersion: schemaVersion, data: data, at: "planned event \(eventId)")
         return (LoggedEvent(eventId: eventId, payload: payload, occurredAt: occurredAt, isDecision: isDecision), previous)
-    }
-
-    /// A temporary file with no name: it disappears when closed, however the process ends.
-    private static func openUnlinkedFile() throws -> Int32 {
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((folder + "/clientledger-planned-XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { name in name.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard descriptor >= 0 else {
-            throw StorageError.backend("cannot create a temporary file in \(folder) for the planned events: \(String(cString: strerror(errno)))")
-        }
-        template.withUnsafeBufferPointer { name in _ = name.baseAddress.map { unlink($0) } }
-        return descriptor
     }
 }

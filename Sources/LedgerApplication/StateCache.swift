@@ -5,8 +5,17 @@ import LedgerStorage
 // MARK: - State of the streams a transaction touches
 
 /// Client and campaign states for one transaction: folded from the log on first touch, then
-/// kept in memory so an import never re-reads a stream per event.
+/// kept so an import never re-reads a stream per event.
+///
+/// Client states stay in memory up to `residentLimit` bytes (`ClientState.approximateBytes`);
+/// past it, the least recently used are set aside in a `StateSpill` (a temporary file) and
+/// read back when their client comes again, so an import of any number of clients holds a
+/// bounded amount of them. A state set aside is exactly the one in memory (the snapshot
+/// form keeps every field), so where a state lives changes no decision.
 struct StateCache {
+    /// Bytes of client states kept in memory by default: the 1,000 clients of the benchmark,
+    /// with a thousand point lots each, fit; a million clients spill.
+    static let defaultResidentLimit = 64 << 20
     let ledger: Ledger
     /// The connection reads go through: the writer's own, or the planner thread's.
     let reader: any EventStore
@@ -14,7 +23,16 @@ struct StateCache {
     /// The log held no event when the import began: no id can be stored already (ids are
     /// unique within one input), so no lookup is needed.
     let logWasEmpty: Bool
-    private var clients: [String: ClientState] = [:]
+    private var clients: [String: Resident] = [:]
+    /// Stores in order (client, serial), oldest first from `orderHead`: an entry whose serial
+    /// is not the client's current one is stale (the client was stored again since).
+    private var order: [(id: String, serial: Int)] = []
+    private var orderHead = 0
+    private var serial = 0
+    /// `approximateBytes` of the resident client states, summed.
+    private(set) var residentBytes = 0
+    let residentLimit: Int
+    private let spill = StateSpill()
     private var campaigns: [String: CampaignState] = [:]
     /// The open event-triggered campaigns and their budgets, read when the transaction began.
     var book = CampaignBook.empty
@@ -27,8 +45,12 @@ struct StateCache {
     /// is read up to it (the writer's own session sees what this transaction appended).
     private let startPosition: Int64?
 
-    init(ledger: Ledger, reader: any EventStore, session: (any AppendTransaction)?, logWasEmpty: Bool = false, warm: [String: ClientState] = [:]) {
+    init(
+        ledger: Ledger, reader: any EventStore, session: (any AppendTransaction)?, logWasEmpty: Bool = false,
+        warm: [String: ClientState] = [:], residentLimit: Int = StateCache.defaultResidentLimit
+    ) {
         self.ledger = ledger
+        self.residentLimit = max(0, residentLimit)
         self.reader = reader
         self.session = session
         self.logWasEmpty = logWasEmpty
@@ -59,7 +81,11 @@ struct StateCache {
     }
 
     mutating func client(_ id: String) throws -> ClientState {
-        if let state = clients.removeValue(forKey: id) { return state }
+        if let resident = clients.removeValue(forKey: id) {
+            residentBytes -= resident.bytes
+            return resident.state
+        }
+        if let state = try spill.take(id) { return state }
         if let state = warm.removeValue(forKey: id) ?? (reader === ledger.store ? ledger.warmClients.take(id) : nil) {
             let current = try session.map { try $0.version(of: state.stream) } ?? reader.version(of: state.stream)
             if current == state.version { return state }
@@ -68,17 +94,79 @@ struct StateCache {
         return try StreamFold(store: reader, rules: ledger.rules).fold(id)
     }
 
-    /// How many clients the cache holds.
+    /// How many client states the cache holds in memory.
     var clientCount: Int { clients.count }
 
-    /// The client states of this transaction (to keep warm after it commits).
-    mutating func takeClients() -> [String: ClientState] {
-        defer { clients = [:] }
-        return clients
+    /// How many client states are set aside in the temporary file.
+    var spilledCount: Int { spill.count }
+
+    /// The resident client states of this transaction (to keep warm after it commits), at
+    /// most `limit` of them, the most recently used; the ones set aside are dropped with the
+    /// file. (An import touching many clients hands over only its last few thousand: holding
+    /// all of them twice while they change hands was the peak of a many-client import.)
+    mutating func takeClients(mostRecent limit: Int = .max) -> [String: ClientState] {
+        defer {
+            clients = [:]
+            order = []
+            orderHead = 0
+            residentBytes = 0
+        }
+        var taken: [String: ClientState] = [:]
+        var index = order.count
+        while index > orderHead, taken.count < min(limit, clients.count) {
+            index -= 1
+            let (id, stamp) = order[index]
+            if let resident = clients[id], resident.serial == stamp { taken[id] = resident.state }
+        }
+        return taken
     }
 
-    mutating func store(_ state: ClientState) {
-        clients[state.clientId] = state
+    mutating func store(_ state: ClientState) throws {
+        serial += 1
+        let resident = Resident(state: state, serial: serial, bytes: state.approximateBytes)
+        if let old = clients.updateValue(resident, forKey: state.clientId) { residentBytes -= old.bytes }
+        residentBytes += resident.bytes
+        order.append((state.clientId, serial))
+        if residentBytes > residentLimit {
+            try setAsideLeastRecent()
+        } else if order.count - orderHead > 2 * clients.count + 4_096 {
+            // Mostly stale entries (a few clients stored many times): keep the current ones.
+            order = order[orderHead...].filter { clients[$0.id]?.serial == $0.serial }
+            orderHead = 0
+        }
+    }
+
+    /// Moves the least recently stored client states to the spill until the resident ones
+    /// are down to three quarters of the limit (so that this happens in runs, not per event).
+    private mutating func setAsideLeastRecent() throws {
+        let target = residentLimit / 4 * 3
+        while residentBytes > target, orderHead < order.count {
+            let (id, stamp) = order[orderHead]
+            orderHead += 1
+            guard let resident = clients[id], resident.serial == stamp else { continue }
+            try spill.put(resident.state)
+            clients.removeValue(forKey: id)
+            residentBytes -= resident.bytes
+        }
+        if orderHead > 4_096, orderHead * 2 > order.count {
+            order.removeFirst(orderHead)
+            orderHead = 0
+        }
+    }
+
+    /// A resident state, boxed: a `ClientState` is about 500 bytes inline, and a dictionary
+    /// of them held twice that per client in empty buckets (measured: 62 MB of buckets for
+    /// 64 MiB of states); boxed, a bucket is a reference.
+    private final class Resident {
+        let state: ClientState
+        let serial: Int
+        let bytes: Int
+
+        init(state: ClientState, serial: Int, bytes: Int) {
+            self.state = state
+            self.serial = serial
+            self.bytes = bytes
+        }
     }
 
     mutating func campaign(_ id: String) throws -> CampaignState {
@@ -113,6 +201,58 @@ struct StateCache {
         if let session { return try session.storedEvent(id: id) }
         if prefetchedIds.contains(id) { return prefetched[id] }
         return try reader.storedEvent(id: id)
+    }
+}
+
+/// Client states an import has set aside past its memory budget, each in the snapshot form
+/// (`ClientState.encode`) in a slot of a `ScratchFile`. A client keeps its slot for the whole
+/// import and is written again in place while its state fits (slots have a quarter's room to
+/// grow), so the file grows with the clients, not with the events. Memory: one slot entry per
+/// client set aside at least once.
+final class StateSpill {
+    private let file = ScratchFile(holding: "the client states set aside")
+    private var slots: [String: Slot] = [:]
+    private var end: Int64 = 0
+    private var writer = BinaryWriter(capacity: 1_024)
+    /// States held in the file now.
+    private(set) var count = 0
+
+    private struct Slot {
+        var offset: Int64
+        var capacity: Int
+        /// Bytes of the state held there; 0 when the client's state is in memory.
+        var length: Int
+    }
+
+    func put(_ state: ClientState) throws {
+        writer.removeAll()
+        state.encode(to: &writer)
+        var slot = slots[state.clientId] ?? Slot(offset: 0, capacity: 0, length: 0)
+        if slot.capacity < writer.count {
+            slot.capacity = (writer.count + writer.count / 4 + 63) & ~63
+            slot.offset = end
+            end += Int64(slot.capacity)
+        }
+        try writer.withUnsafeBytes { try file.write($0, at: slot.offset) }
+        if slot.length == 0 { count += 1 }
+        slot.length = writer.count
+        slots[state.clientId] = slot
+    }
+
+    /// The client's state, if it is held here (it then leaves the file).
+    func take(_ id: String) throws -> ClientState? {
+        guard var slot = slots[id], slot.length > 0 else { return nil }
+        var reader = BinaryReader(try file.read(count: slot.length, at: slot.offset))
+        let state: ClientState
+        do {
+            state = try ClientState(from: &reader)
+        } catch {
+            throw StorageError.backend("the state of client \(id) set aside by this import cannot be read back from its temporary file")
+        }
+        slot.length = 0
+        slots[id] = slot
+        count -= 1
+        return state
     }
 }
 

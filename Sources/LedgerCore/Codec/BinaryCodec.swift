@@ -39,6 +39,20 @@ public struct BinaryWriter {
     /// Everything written so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage.pointer, count: storage.count)) }
 
+    /// How many bytes have been written.
+    public var count: Int { storage.count }
+
+    /// The bytes written so far, without copying them out.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage.pointer, count: storage.count))
+    }
+
+    /// Forgets what was written, keeping the room (a writer used again and again).
+    public mutating func removeAll() {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(capacity: storage.capacity) }
+        storage.count = 0
+    }
+
     public init(capacity: Int = 256) {
         storage = Storage(capacity: capacity)
     }

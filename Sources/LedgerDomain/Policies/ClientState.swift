@@ -661,6 +661,23 @@ public struct ClientState: Sendable {
     }
 }
 
+// MARK: - Memory
+
+extension ClientState {
+    /// About how many bytes of memory the state holds: the struct, its lots, consumptions
+    /// and tier changes, its sets and maps, its longer texts. What an import counts against
+    /// its budget of resident client states; a model, checked against measured peaks.
+    public var approximateBytes: Int {
+        var bytes = MemoryLayout<ClientState>.stride + 192
+        bytes += lots.capacity * MemoryLayout<PointsLot>.stride
+        bytes += consumptions.capacity * MemoryLayout<Consumption>.stride
+        bytes += tierHistory.capacity * MemoryLayout<TierChange>.stride
+        bytes += (holdings.count + campaigns.count + acknowledgedWarnings.count + expiredByLot.count + surveyAwardsByQuarter.count) * 64
+        for text in [clientId, name, branch] where text.utf8.count > 15 { bytes += text.utf8.count + 32 }
+        return bytes
+    }
+}
+
 // MARK: - Snapshots
 
 extension ClientState {

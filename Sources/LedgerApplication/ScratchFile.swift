@@ -1,0 +1,73 @@
+import Foundation
+import LedgerStorage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A temporary file with no name, for what an import sets aside while it runs (the events it
+/// has planned, the client states past its budget). It is created on the first write in
+/// `TMPDIR` (or `/tmp`), unlinked at once, and disappears when closed, however the process
+/// ends. Reads and writes are positioned (`pread`/`pwrite`): nothing is mapped, so what it
+/// holds is in the system's page cache, not in the process's memory.
+final class ScratchFile {
+    /// What the file holds, for error messages ("the planned events").
+    private let holding: String
+    private var descriptor: Int32 = -1
+
+    init(holding: String) {
+        self.holding = holding
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Writes `bytes` at `offset`, creating the file on the first write.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        if descriptor < 0 { descriptor = try openUnlinked() }
+        var written = 0
+        while written < bytes.count {
+            let result = pwrite(descriptor, bytes.baseAddress.map { $0 + written }, bytes.count - written, off_t(offset) + off_t(written))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw StorageError.backend("cannot keep \(holding) in a temporary file: \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64) throws {
+        try bytes.withUnsafeBytes { try write($0, at: offset) }
+    }
+
+    /// The `count` bytes at `offset`, which an earlier write put there.
+    func read(count: Int, at offset: Int64) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        try bytes.withUnsafeMutableBytes { raw in
+            while done < count {
+                let result = descriptor < 0 ? 0 : pread(descriptor, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
+                if result < 0, errno == EINTR { continue }
+                guard result > 0 else {
+                    throw StorageError.backend("cannot read \(holding) back from their temporary file")
+                }
+                done += result
+            }
+        }
+        return bytes
+    }
+
+    private func openUnlinked() throws -> Int32 {
+        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((folder + "/clientledger-scratch-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { name in name.baseAddress.map { mkstemp($0) } ?? -1 }
+        guard descriptor >= 0 else {
+            throw StorageError.backend("cannot create a temporary file in \(folder) for \(holding): \(String(cString: strerror(errno)))")
+        }
+        template.withUnsafeBufferPointer { name in _ = name.baseAddress.map { unlink($0) } }
+        return descriptor
+    }
+}
