@@ -316,6 +316,50 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
         }
     }
 
+    public func replay(
+        category: String, idsFrom from: String, before: String?, through head: Int64, _ body: (StoredEventBytes) throws -> Void
+    ) throws {
+        try flushOpenWrite()
+        let prefix = category + "/"
+        var streamKeys: [String: Int64] = [:]
+        var typeKeys: [String: Int64] = [:]
+        // Pages in (stream, version) order, each starting after the last row of the one
+        // before; names compared byte by byte, as `streamIds` orders them.
+        var lastStream = prefix + from
+        var lastVersion: Int64 = 0
+        while true {
+            let rows = try session.query(
+                """
+                SELECT position, stream, type, schema_version, occurred_at, data, version FROM events
+                WHERE stream COLLATE "C" >= $1 AND stream COLLATE "C" < $2 AND position <= $3
+                  AND (stream COLLATE "C" > $4 OR (stream = $4 AND version > $5))
+                ORDER BY stream COLLATE "C", version LIMIT $6
+                """,
+                try PostgresBindings(
+                    prefix + from, before.map { prefix + $0 } ?? category + "0", head, lastStream, lastVersion, Int64(Self.pageSize)))
+            for row in rows {
+                let c = row.makeRandomAccess()
+                let at = try c.int64(0)
+                let stream = try c.string(1)
+                let type = try c.string(2)
+                let streamKey = streamKeys[stream] ?? { let key = Int64(streamKeys.count + 1); streamKeys[stream] = key; return key }()
+                let typeKey = typeKeys[type] ?? { let key = Int64(typeKeys.count + 1); typeKeys[type] = key; return key }()
+                let occurredText = try c.string(4)
+                guard let occurred = Timestamp(iso8601: occurredText) else {
+                    throw StorageError.corrupt("position \(at): occurred_at \(occurredText) is not a moment")
+                }
+                try c.withBytes(5) { data in
+                    try body(StoredEventBytes(
+                        position: at, stream: stream, streamKey: streamKey, type: type, typeKey: typeKey,
+                        schemaVersion: Int(try c.int64(3)), occurredAt: occurred, data: data))
+                }
+                lastStream = stream
+                lastVersion = try c.int64(6)
+            }
+            if rows.count < Self.pageSize { return }
+        }
+    }
+
     public func scanChain(_ body: (HashChain.FieldBytes, _ streamKey: Int64, _ hash: UnsafeRawBufferPointer) throws -> Bool) throws {
         try flushOpenWrite()
         var streamKeys: [String: Int64] = [:]

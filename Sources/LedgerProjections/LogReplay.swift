@@ -110,8 +110,7 @@ enum LogReplay {
         // Client ids and event types, worked out once per stream and per type.
         var clientIds: [Int64: String] = [:]
         var types: [Int64: EventType] = [:]
-        try log.replay(category: "client", after: position, through: head) { row in
-            if let partition, !partition.contains(streamKey: row.streamKey) { return }
+        func each(_ row: StoredEventBytes) throws {
             let type: EventType
             if let known = types[row.typeKey] {
                 type = known
@@ -139,6 +138,13 @@ enum LogReplay {
                 chunk = RawChunk()
                 chunk.rows.reserveCapacity(chunkSize)
             }
+        }
+        if let partition {
+            // Only the range's streams, stream by stream, from the beginning of the log (a
+            // partition is a rebuild's: `foldAll` reads it from position 0).
+            try log.replay(category: "client", idsFrom: partition.from, before: partition.before, through: head, each)
+        } else {
+            try log.replay(category: "client", after: position, through: head, each)
         }
         if !chunk.rows.isEmpty { try send(chunk) }
     }
@@ -179,19 +185,21 @@ private struct UncheckedBody: @unchecked Sendable {
     let run: (ReplayedEvent) throws -> Void
 }
 
-/// One of `count` disjoint sets of streams, by a hash of the stream name: a rebuild over
-/// very many clients folds one partition at a time to bound its memory.
-struct Partition: Sendable {
-    var index: Int
-    var count: Int
+/// A range of client ids (`from` ≤ id < `before`, no upper bound when nil, in the order
+/// the store lists them): a rebuild over very many clients folds one range at a time to
+/// bound its memory, reading only that range's events.
+struct Partition: Sendable, Equatable {
+    var from: String
+    var before: String?
 
-    func contains(streamKey: Int64) -> Bool {
-        // Mixed so that consecutive keys spread over the partitions (splitmix64's finalizer).
-        var z = UInt64(bitPattern: streamKey) &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int(z % UInt64(count)) == index
+    /// `count` ranges with about as many clients each, covering every id: cut at the ids of
+    /// `ids` (sorted as the store sorts them), the first open below and the last above.
+    static func split(_ ids: [String], into count: Int) -> [Partition] {
+        let count = max(1, min(count, ids.count))
+        let cuts = (1..<count).map { ids[$0 * ids.count / count] }
+        return (0..<count).map { index in
+            Partition(from: index == 0 ? "" : cuts[index - 1], before: index == count - 1 ? nil : cuts[index])
+        }
     }
 }
 

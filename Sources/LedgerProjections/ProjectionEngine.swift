@@ -286,15 +286,18 @@ public final class ProjectionEngine {
             try store.useSmallCache(true)
             defer { try? store.useSmallCache(false) }
             do {
-                for index in 0..<partitions {
-                    let (folds, _, applied) = try foldAll(through: head, partition: Partition(index: index, count: partitions))
+                // Ranges of client ids, each read through the (stream, version) index: every
+                // event is read once, whatever the number of ranges.
+                let ranges = Partition.split(try log.streamIds(category: "client"), into: partitions)
+                for (index, range) in ranges.enumerated() {
+                    let (folds, _, applied) = try foldAll(through: head, partition: range)
                     events += applied
                     clients += folds.count
                     try store.write { try write(folds, $0) }
                     // Hand memory freed by a partition back to the system, so that the next
                     // partition's folds do not stack on top of it.
                     store.releaseMemory()
-                    progress?("folded and wrote part \(index + 1) of \(partitions): \(events) events of \(clients) clients")
+                    progress?("folded and wrote part \(index + 1) of \(ranges.count): \(events) events of \(clients) clients")
                 }
                 try store.write { try swap($0) }
             } catch {

@@ -196,6 +196,21 @@ struct CatchUpTests {
         }
     }
 
+    @Test("a rebuild's ranges of client ids cover every id once, in parts of about equal size")
+    func partitionRanges() {
+        let ids = ["A", "B", "C", "D", "E"]
+        #expect(Partition.split(ids, into: 2) == [Partition(from: "", before: "C"), Partition(from: "C", before: nil)])
+        #expect(Partition.split(ids, into: 1) == [Partition(from: "", before: nil)])
+        #expect(Partition.split(ids, into: 9).count == 5, "no more ranges than ids")
+        #expect(Partition.split([], into: 3) == [Partition(from: "", before: nil)])
+        for count in 1...6 {
+            let ranges = Partition.split(ids, into: count)
+            for id in ids {
+                #expect(ranges.filter { $0.from <= id && $0.before.map { id < $0 } ?? true }.count == 1, "\(id) in one range of \(count)")
+            }
+        }
+    }
+
     @Test("catching up after each of several imports equals a rebuild from scratch, with the same as-of")
     func incrementalEqualsRebuild() throws {
         try withTemporaryLedger { store in
