@@ -217,32 +217,37 @@ final class StateSpill {
     /// States held in the file now.
     private(set) var count = 0
 
+    /// 16 bytes, so that a million clients' slots stay a few tens of megabytes.
     private struct Slot {
         var offset: Int64
-        var capacity: Int
+        var capacity: UInt32
         /// Bytes of the state held there; 0 when the client's state is in memory.
-        var length: Int
+        var length: UInt32
     }
 
     func put(_ state: ClientState) throws {
         writer.removeAll()
         state.encode(to: &writer)
         var slot = slots[state.clientId] ?? Slot(offset: 0, capacity: 0, length: 0)
-        if slot.capacity < writer.count {
-            slot.capacity = (writer.count + writer.count / 4 + 63) & ~63
+        if Int(slot.capacity) < writer.count {
+            let capacity = (writer.count + writer.count / 4 + 63) & ~63
+            guard let narrow = UInt32(exactly: capacity) else {
+                throw StorageError.backend("the state of client \(state.clientId) is too large to set aside (\(writer.count) bytes)")
+            }
+            slot.capacity = narrow
             slot.offset = end
-            end += Int64(slot.capacity)
+            end += Int64(capacity)
         }
         try writer.withUnsafeBytes { try file.write($0, at: slot.offset) }
         if slot.length == 0 { count += 1 }
-        slot.length = writer.count
+        slot.length = UInt32(writer.count)
         slots[state.clientId] = slot
     }
 
     /// The client's state, if it is held here (it then leaves the file).
     func take(_ id: String) throws -> ClientState? {
         guard var slot = slots[id], slot.length > 0 else { return nil }
-        var reader = BinaryReader(try file.read(count: slot.length, at: slot.offset))
+        var reader = BinaryReader(try file.read(count: Int(slot.length), at: slot.offset))
         let state: ClientState
         do {
             state = try ClientState(from: &reader)
