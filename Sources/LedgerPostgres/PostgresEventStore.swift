@@ -323,20 +323,24 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
         let prefix = category + "/"
         var streamKeys: [String: Int64] = [:]
         var typeKeys: [String: Int64] = [:]
-        // Pages in (stream, version) order, each starting after the last row of the one
-        // before; names compared byte by byte, as `streamIds` orders them.
-        var lastStream = prefix + from
-        var lastVersion: Int64 = 0
-        while true {
+        // The range's streams from the catalogue, in byte order as `streamIds` lists them;
+        // then their events a few streams at a time, each stream looked up through the
+        // (stream, version) index (a range comparison in byte order could not use it unless
+        // the database's collation is C).
+        let streams = try session.query(
+            """
+            SELECT name FROM streams WHERE name COLLATE "C" >= $1 AND name COLLATE "C" < $2 ORDER BY name COLLATE "C"
+            """, try PostgresBindings(prefix + from, before.map { prefix + $0 } ?? category + "0")
+        ).map { try $0.makeRandomAccess().string(0) }
+        var next = 0
+        while next < streams.count {
+            let batch = Array(streams[next..<min(streams.count, next + Self.streamsPerReplayQuery)])
+            next += batch.count
             let rows = try session.query(
                 """
-                SELECT position, stream, type, schema_version, occurred_at, data, version FROM events
-                WHERE stream COLLATE "C" >= $1 AND stream COLLATE "C" < $2 AND position <= $3
-                  AND (stream COLLATE "C" > $4 OR (stream = $4 AND version > $5))
-                ORDER BY stream COLLATE "C", version LIMIT $6
-                """,
-                try PostgresBindings(
-                    prefix + from, before.map { prefix + $0 } ?? category + "0", head, lastStream, lastVersion, Int64(Self.pageSize)))
+                SELECT position, stream, type, schema_version, occurred_at, data FROM events
+                WHERE stream = ANY($1) AND position <= $2 ORDER BY stream COLLATE "C", version
+                """, try PostgresBindings(batch, head))
             for row in rows {
                 let c = row.makeRandomAccess()
                 let at = try c.int64(0)
@@ -353,12 +357,12 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
                         position: at, stream: stream, streamKey: streamKey, type: type, typeKey: typeKey,
                         schemaVersion: Int(try c.int64(3)), occurredAt: occurred, data: data))
                 }
-                lastStream = stream
-                lastVersion = try c.int64(6)
             }
-            if rows.count < Self.pageSize { return }
         }
     }
+
+    /// Streams whose events one query of a range replay reads.
+    static let streamsPerReplayQuery = 100
 
     public func scanChain(_ body: (HashChain.FieldBytes, _ streamKey: Int64, _ hash: UnsafeRawBufferPointer) throws -> Bool) throws {
         try flushOpenWrite()
