@@ -283,8 +283,7 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
         category: String, after position: Int64, through head: Int64, _ body: (StoredEventBytes) throws -> Void
     ) throws {
         try flushOpenWrite()
-        var streamKeys: [String: Int64] = [:]
-        var typeKeys: [String: Int64] = [:]
+        var keys = ReplayKeys()
         // Pages are ranges of positions (gap-free, so a range of n positions holds at most n
         // rows): each is a short index range whatever the table's statistics say.
         var last = position
@@ -296,23 +295,7 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
                 WHERE position > $1 AND position <= $2 AND starts_with(stream, $3) ORDER BY position
                 """, try PostgresBindings(last, end, category + "/"))
             last = end
-            for row in rows {
-                let c = row.makeRandomAccess()
-                let at = try c.int64(0)
-                let stream = try c.string(1)
-                let type = try c.string(2)
-                let streamKey = streamKeys[stream] ?? { let key = Int64(streamKeys.count + 1); streamKeys[stream] = key; return key }()
-                let typeKey = typeKeys[type] ?? { let key = Int64(typeKeys.count + 1); typeKeys[type] = key; return key }()
-                let occurredText = try c.string(4)
-                guard let occurred = Timestamp(iso8601: occurredText) else {
-                    throw StorageError.corrupt("position \(at): occurred_at \(occurredText) is not a moment")
-                }
-                try c.withBytes(5) { data in
-                    try body(StoredEventBytes(
-                        position: at, stream: stream, streamKey: streamKey, type: type, typeKey: typeKey,
-                        schemaVersion: Int(try c.int64(3)), occurredAt: occurred, data: data))
-                }
-            }
+            for row in rows { try keys.lend(row, to: body) }
         }
     }
 
@@ -321,8 +304,7 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
     ) throws {
         try flushOpenWrite()
         let prefix = category + "/"
-        var streamKeys: [String: Int64] = [:]
-        var typeKeys: [String: Int64] = [:]
+        var keys = ReplayKeys()
         // The range's streams from the catalogue, in byte order as `streamIds` lists them;
         // then their events a few streams at a time, each stream looked up through the
         // (stream, version) index (a range comparison in byte order could not use it unless
@@ -341,22 +323,31 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
                 SELECT position, stream, type, schema_version, occurred_at, data FROM events
                 WHERE stream = ANY($1) AND position <= $2 ORDER BY stream COLLATE "C", version
                 """, try PostgresBindings(batch, head))
-            for row in rows {
-                let c = row.makeRandomAccess()
-                let at = try c.int64(0)
-                let stream = try c.string(1)
-                let type = try c.string(2)
-                let streamKey = streamKeys[stream] ?? { let key = Int64(streamKeys.count + 1); streamKeys[stream] = key; return key }()
-                let typeKey = typeKeys[type] ?? { let key = Int64(typeKeys.count + 1); typeKeys[type] = key; return key }()
-                let occurredText = try c.string(4)
-                guard let occurred = Timestamp(iso8601: occurredText) else {
-                    throw StorageError.corrupt("position \(at): occurred_at \(occurredText) is not a moment")
-                }
-                try c.withBytes(5) { data in
-                    try body(StoredEventBytes(
-                        position: at, stream: stream, streamKey: streamKey, type: type, typeKey: typeKey,
-                        schemaVersion: Int(try c.int64(3)), occurredAt: occurred, data: data))
-                }
+            for row in rows { try keys.lend(row, to: body) }
+        }
+    }
+
+    /// Numbers for the streams and types a replay meets (stable for the replay), and the
+    /// lending of a replay row (position, stream, type, schema_version, occurred_at, data).
+    private struct ReplayKeys {
+        private var streams: [String: Int64] = [:]
+        private var types: [String: Int64] = [:]
+
+        mutating func lend(_ row: PostgresRow, to body: (StoredEventBytes) throws -> Void) throws {
+            let c = row.makeRandomAccess()
+            let at = try c.int64(0)
+            let stream = try c.string(1)
+            let type = try c.string(2)
+            let streamKey = streams[stream] ?? { let key = Int64(streams.count + 1); streams[stream] = key; return key }()
+            let typeKey = types[type] ?? { let key = Int64(types.count + 1); types[type] = key; return key }()
+            let occurredText = try c.string(4)
+            guard let occurred = Timestamp(iso8601: occurredText) else {
+                throw StorageError.corrupt("position \(at): occurred_at \(occurredText) is not a moment")
+            }
+            try c.withBytes(5) { data in
+                try body(StoredEventBytes(
+                    position: at, stream: stream, streamKey: streamKey, type: type, typeKey: typeKey,
+                    schemaVersion: Int(try c.int64(3)), occurredAt: occurred, data: data))
             }
         }
     }

@@ -272,22 +272,30 @@ public final class SQLiteEventStore: EventStore {
                     guard belongs else { continue }
                     stream = name
                 }
-                let typeId = statement.int64(at: 2)
-                guard let type = try catalog.name(of: typeId, .type, on: connection) else {
-                    throw StorageError.corrupt("position \(statement.int64(at: 0)): event type \(typeId) is not in the catalogue")
-                }
-                try statement.withBytes(at: 5) { data in
-                    try body(StoredEventBytes(
-                        position: statement.int64(at: 0), stream: stream, streamKey: streamId, type: type, typeKey: typeId,
-                        schemaVersion: statement.int(at: 3), occurredAt: Timestamp(millisecondsSinceEpoch: statement.int64(at: 4)),
-                        data: data))
-                }
+                try lendReplayRow(statement, stream: stream, streamId: streamId, to: body)
             }
         }
     }
 }
 
 extension SQLiteEventStore {
+    /// Lends the current row of a replay statement (position, stream id, type id, schema
+    /// version, occurred_ms, data) to `body`, its stream already named.
+    private func lendReplayRow(
+        _ statement: Statement, stream: String, streamId: Int64, to body: (StoredEventBytes) throws -> Void
+    ) throws {
+        let typeId = statement.int64(at: 2)
+        guard let type = try catalog.name(of: typeId, .type, on: connection) else {
+            throw StorageError.corrupt("position \(statement.int64(at: 0)): event type \(typeId) is not in the catalogue")
+        }
+        try statement.withBytes(at: 5) { data in
+            try body(StoredEventBytes(
+                position: statement.int64(at: 0), stream: stream, streamKey: streamId, type: type, typeKey: typeId,
+                schemaVersion: statement.int(at: 3), occurredAt: Timestamp(millisecondsSinceEpoch: statement.int64(at: 4)),
+                data: data))
+        }
+    }
+
     public func replay(
         category: String, idsFrom from: String, before: String?, through head: Int64, _ body: (StoredEventBytes) throws -> Void
     ) throws {
@@ -316,16 +324,7 @@ extension SQLiteEventStore {
                     }
                     stream = name
                 }
-                let typeId = statement.int64(at: 2)
-                guard let type = try catalog.name(of: typeId, .type, on: connection) else {
-                    throw StorageError.corrupt("position \(statement.int64(at: 0)): event type \(typeId) is not in the catalogue")
-                }
-                try statement.withBytes(at: 5) { data in
-                    try body(StoredEventBytes(
-                        position: statement.int64(at: 0), stream: stream, streamKey: streamId, type: type, typeKey: typeId,
-                        schemaVersion: statement.int(at: 3), occurredAt: Timestamp(millisecondsSinceEpoch: statement.int64(at: 4)),
-                        data: data))
-                }
+                try lendReplayRow(statement, stream: stream, streamId: streamId, to: body)
             }
         }
     }
