@@ -97,9 +97,6 @@ struct StateCache {
     /// How many client states the cache holds in memory.
     var clientCount: Int { clients.count }
 
-    /// How many client states are set aside in the temporary file.
-    var spilledCount: Int { spill.count }
-
     /// The resident client states of this transaction (to keep warm after it commits), at
     /// most `limit` of them, the most recently used; the ones set aside are dropped with the
     /// file. (An import touching many clients hands over only its last few thousand: holding

@@ -138,8 +138,8 @@ public final class ProjectionEngine {
             var clients = Set<String>()
             var applied: Int64 = 0
             func applyChunk() throws {
-                // Stable: a client's events keep their log order.
-                let order = chunk.indices.sorted { chunk[$0].clientId < chunk[$1].clientId || (chunk[$0].clientId == chunk[$1].clientId && $0 < $1) }
+                // By client, then by place in the log: a client's events keep their order.
+                let order = chunk.indices.sorted { (chunk[$0].clientId, $0) < (chunk[$1].clientId, $1) }
                 var next = order.startIndex
                 while next < order.endIndex {
                     let clientId = chunk[order[next]].clientId
