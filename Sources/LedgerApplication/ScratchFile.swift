@@ -45,11 +45,14 @@ final class ScratchFile {
 
     /// The `count` bytes at `offset`, which an earlier write put there.
     func read(count: Int, at offset: Int64) throws -> [UInt8] {
+        guard descriptor >= 0 || count == 0 else {
+            throw StorageError.backend("cannot read \(holding) back: nothing was written to their temporary file")
+        }
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         try bytes.withUnsafeMutableBytes { raw in
             while done < count {
-                let result = descriptor < 0 ? 0 : pread(descriptor, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
+                let result = pread(descriptor, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
                 if result < 0, errno == EINTR { continue }
                 guard result > 0 else {
                     throw StorageError.backend("cannot read \(holding) back from their temporary file")

@@ -237,7 +237,7 @@ struct CatchUpTests {
         }
     }
 
-    @Test("a catch-up taken in chunks of a few events (a client's events split across chunks) equals one in a single chunk and a rebuild")
+    @Test("a catch-up taken in chunks of a few events (a client's events split across chunks) equals a rebuild")
     func catchUpInSmallChunks() throws {
         try withTemporaryLedger { store in
             let rules = try defaultRules()
@@ -255,9 +255,7 @@ struct CatchUpTests {
             try engine.rebuild()
             let rebuilt = try dumpProjections(store.log.connection)
             #expect(incremental.tables["membership"]?.isEmpty == false)
-            for (table, _) in projectionTables {
-                #expect(incremental.tables[table] == rebuilt.tables[table], "table \(table) differs between a chunked catch-up and a rebuild")
-            }
+            #expect(incremental == rebuilt, "\(incremental.firstDifference(from: rebuilt) ?? "")")
         }
     }
 
