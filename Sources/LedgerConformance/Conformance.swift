@@ -279,6 +279,12 @@ public enum EventStoreConformance {
         try expect(try store.streamIds(category: "client") == ["A", "B"], "client ids, in order")
         try expect(try store.streamCount(category: "client") == 2, "two client streams")
         try expect(try store.streamIds(category: "campaign") == ["X"], "campaign ids")
+        // Asked again after more streams (a backend may keep the query prepared): the answer
+        // is today's, and each category's own.
+        try store.append([event("campaign/W", 5), event("client/C", 6)])
+        try expect(try store.streamIds(category: "campaign") == ["W", "X"], "campaign ids after a new campaign")
+        try expect(try store.streamIds(category: "client") == ["A", "B", "C"], "client ids after a new client")
+        try expect(try store.streamIds(category: "nothing").isEmpty, "no ids of a category with no streams")
     }
 
     static func readOnlyHandle(_ factory: any EventStoreFactory, _ location: String) throws {
