@@ -122,7 +122,7 @@ public struct ChainHasher {
     private var buffer: [UInt8] = []
 
     public init(previous: [UInt8] = HashChain.genesis) {
-        buffer.reserveCapacity(1_024)
+        buffer = [UInt8](repeating: 0, count: 1_024)
         rewind(to: previous)
     }
 
@@ -141,19 +141,31 @@ public struct ChainHasher {
 
     /// Computes the hash of the event that follows `last`, and makes it `last`.
     public mutating func next(_ fields: HashChain.FieldBytes) {
-        buffer.removeAll(keepingCapacity: true)
-        withUnsafeBytes(of: state) { buffer.append(contentsOf: $0) }
-        append(fields.position)
-        append(fields.stream)
-        append(fields.version)
-        append(fields.eventId)
-        append(fields.type)
-        append(fields.schemaVersion)
-        append(fields.occurredAt)
-        append(fields.recordedAt)
-        append(fields.data)
-        append(fields.metadata)
-        let digest = buffer.withUnsafeBytes { SHA256.hash(data: $0) }
+        // The canonical bytes are laid out with plain stores into a buffer sized once for the
+        // longest event so far (appending them byte by byte to an array, with its checks on
+        // every byte, cost more than the digest).
+        let needed = 32 + 10 * 4 + 3 * 20 + fields.stream.count + fields.eventId.count + fields.type.count
+            + fields.occurredAt.count + fields.recordedAt.count + fields.data.count + fields.metadata.count
+        if buffer.count < needed { buffer = [UInt8](repeating: 0, count: max(needed, 2 * buffer.count)) }
+        let previous = state
+        let digest: SHA256Digest? = buffer.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return nil }
+            var at = base
+            at.storeBytes(of: previous, as: SIMD32<UInt8>.self)
+            at += 32
+            Self.put(fields.position, at: &at)
+            Self.put(fields.stream, at: &at)
+            Self.put(fields.version, at: &at)
+            Self.put(fields.eventId, at: &at)
+            Self.put(fields.type, at: &at)
+            Self.put(fields.schemaVersion, at: &at)
+            Self.put(fields.occurredAt, at: &at)
+            Self.put(fields.recordedAt, at: &at)
+            Self.put(fields.data, at: &at)
+            Self.put(fields.metadata, at: &at)
+            return SHA256.hash(data: UnsafeRawBufferPointer(start: base, count: at - base))
+        }
+        guard let digest else { return }
         withUnsafeMutableBytes(of: &state) { target in
             digest.withUnsafeBytes { source in target.copyMemory(from: source) }
         }
@@ -170,21 +182,24 @@ public struct ChainHasher {
         }
     }
 
-    private mutating func appendLength(_ count: Int) {
-        let n = UInt32(truncatingIfNeeded: count)
-        buffer.append(UInt8(truncatingIfNeeded: n >> 24))
-        buffer.append(UInt8(truncatingIfNeeded: n >> 16))
-        buffer.append(UInt8(truncatingIfNeeded: n >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: n))
+    /// A field's byte count, 4 bytes big-endian.
+    @inline(__always)
+    private static func putLength(_ count: Int, at: inout UnsafeMutableRawPointer) {
+        at.storeBytes(of: UInt32(truncatingIfNeeded: count).bigEndian, as: UInt32.self)
+        at += 4
     }
 
-    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        appendLength(bytes.count)
-        buffer.append(contentsOf: bytes)
+    /// A text field: its count, then its bytes.
+    @inline(__always)
+    private static func put(_ bytes: UnsafeRawBufferPointer, at: inout UnsafeMutableRawPointer) {
+        putLength(bytes.count, at: &at)
+        if let source = bytes.baseAddress, !bytes.isEmpty { at.copyMemory(from: source, byteCount: bytes.count) }
+        at += bytes.count
     }
 
-    /// Decimal ASCII, preceded by its length.
-    private mutating func append(_ number: Int64) {
+    /// An integer in decimal ASCII, preceded by its length (at most 20 bytes).
+    @inline(__always)
+    private static func put(_ number: Int64, at: inout UnsafeMutableRawPointer) {
         var magnitude = number.magnitude
         var digits = 1
         var scale: UInt64 = 10
@@ -193,16 +208,16 @@ public struct ChainHasher {
             if scale > UInt64.max / 10 { break }
             scale *= 10
         }
-        appendLength(digits + (number < 0 ? 1 : 0))
-        if number < 0 { buffer.append(45) }
-        let start = buffer.count
-        for _ in 0..<digits { buffer.append(48) }
-        var index = start + digits
+        let sign = number < 0 ? 1 : 0
+        putLength(digits + sign, at: &at)
+        if sign == 1 { at.storeBytes(of: 45, as: UInt8.self) }
+        var index = sign + digits
         repeat {
             index -= 1
-            buffer[index] = UInt8(48 + magnitude % 10)
+            at.storeBytes(of: UInt8(48 + magnitude % 10), toByteOffset: index, as: UInt8.self)
             magnitude /= 10
         } while magnitude > 0
+        at += sign + digits
     }
 }
 

@@ -48,4 +48,27 @@ struct ChainHasherTests {
         // The next event chains on this one.
         #expect(hasher.last.withUnsafeBytes { hasher.lastEquals($0) })
     }
+
+    @Test("a payload longer than the buffer so far, then a short one, each hash as the contract says")
+    func longThenShort() {
+        let previous = [UInt8](repeating: 7, count: 32)
+        var hasher = ChainHasher(previous: previous)
+        var expected = previous
+        for data in [String(repeating: "x", count: 5_000), "{}", String(repeating: "y", count: 1_500)] {
+            let texts = ["client/C2", "id-1", "FundsDeposited", "2025-01-01T00:00:00.000Z", "2025-01-01T00:00:00.000Z", data, "{}"]
+            let numbers = (Int64(123_456), Int64(42), Int64(1))
+            expected = Self.reference(previous: expected, numbers: numbers, texts: texts)
+            let bytes = texts.map { Array($0.utf8) }
+            bytes[0].withUnsafeBytes { stream in bytes[1].withUnsafeBytes { id in bytes[2].withUnsafeBytes { type in
+                bytes[3].withUnsafeBytes { occurred in bytes[4].withUnsafeBytes { recorded in
+                    bytes[5].withUnsafeBytes { payload in bytes[6].withUnsafeBytes { metadata in
+                        hasher.next(HashChain.FieldBytes(
+                            position: numbers.0, version: numbers.1, schemaVersion: numbers.2, stream: stream, eventId: id,
+                            type: type, occurredAt: occurred, recordedAt: recorded, data: payload, metadata: metadata))
+                    } }
+                } }
+            } } }
+            #expect(hasher.last == expected, "a payload of \(data.utf8.count) bytes")
+        }
+    }
 }
