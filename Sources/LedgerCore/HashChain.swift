@@ -122,7 +122,7 @@ public struct ChainHasher {
     private var buffer: [UInt8] = []
 
     public init(previous: [UInt8] = HashChain.genesis) {
-        buffer = [UInt8](repeating: 0, count: 1_024)
+        // The buffer is sized by the first event hashed: a single append hashes one or two.
         rewind(to: previous)
     }
 
@@ -146,7 +146,7 @@ public struct ChainHasher {
         // every byte, cost more than the digest).
         let needed = 32 + 10 * 4 + 3 * 20 + fields.stream.count + fields.eventId.count + fields.type.count
             + fields.occurredAt.count + fields.recordedAt.count + fields.data.count + fields.metadata.count
-        if buffer.count < needed { buffer = [UInt8](repeating: 0, count: max(needed, 2 * buffer.count)) }
+        if buffer.count < needed { buffer = [UInt8](repeating: 0, count: max(needed, 2 * buffer.count, 512)) }
         let previous = state
         let digest: SHA256Digest? = buffer.withUnsafeMutableBytes { raw in
             guard let base = raw.baseAddress else { return nil }

@@ -98,6 +98,33 @@ extension SQLiteEventStore {
     }
 }
 
+extension SQLiteEventStore {
+    /// Stream numbers are the catalogue's ids, the same on every handle, and one thread that
+    /// reads and hashes a part (no hand-off, no copy of the columns) spends about 1.8 µs of
+    /// CPU an event against 2.3 µs for the two-thread `scanChain`: two parts side by side use
+    /// both cores for less work.
+    public var scansChainInParts: Bool { true }
+
+    /// The rows with positions in `positions`, read and turned into chain fields on this thread.
+    public func scanChain(
+        positions: ClosedRange<Int64>, _ body: (HashChain.FieldBytes, Int64, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try mapped {
+            try catalog.loadAllStreams(on: connection)
+            let statement = try connection.prepare(
+                """
+                SELECT l.position, l.stream_id, l.version, l.event_id, l.type_id, l.schema_version, l.occurred_ms,
+                       l.recorded_ms, l.data, l.metadata, l.correlation, l.cause_position, l.rules_id, l.hash
+                FROM log l WHERE l.position BETWEEN ?1 AND ?2 ORDER BY l.position
+                """)
+            statement.bind(positions.lowerBound, at: 1)
+            statement.bind(positions.upperBound, at: 2)
+            var reader = ChainReader(ChainReader.Handles(statement: statement, catalog: catalog, connection: connection))
+            try reader.forEachRow(body)
+        }
+    }
+}
+
 /// Rows of the log as stored, copied out of SQLite for the audit's second thread: per row a
 /// few integers and the end offsets of its byte fields in one buffer.
 struct ChainChunk: Sendable {
@@ -182,12 +209,12 @@ private struct ChainReader {
     let catalog: Catalog
     let connection: Connection
     /// Names by id: streams, event types and rules versions have small dense ids.
-    private var streams: [[UInt8]?] = []
-    private var types: [[UInt8]?] = []
-    private var rules: [[UInt8]?] = []
-    private var otherStreams: [Int64: [UInt8]] = [:]
-    private var otherTypes: [Int64: [UInt8]] = [:]
-    private var otherRules: [Int64: [UInt8]] = [:]
+    var streams: [[UInt8]?] = []
+    var types: [[UInt8]?] = []
+    var rules: [[UInt8]?] = []
+    var otherStreams: [Int64: [UInt8]] = [:]
+    var otherTypes: [Int64: [UInt8]] = [:]
+    var otherRules: [Int64: [UInt8]] = [:]
 
     init(_ handles: Handles) {
         statement = handles.statement
@@ -215,12 +242,12 @@ private struct ChainReader {
     /// The ids of the last rows read, by position: a decision's cause is nearly always a few
     /// rows back, so its id is found here rather than by a lookup (a join cost the reader a
     /// B-tree descent a row).
-    private static let recentSlots = 4_096
-    private static let slotBytes = 64
-    private var recentPositions = [Int64](repeating: 0, count: recentSlots)
-    private var recentLengths = [Int](repeating: 0, count: recentSlots)
-    private var recentIsBlob = [Bool](repeating: false, count: recentSlots)
-    private var recentIds = [UInt8](repeating: 0, count: recentSlots * slotBytes)
+    static let recentSlots = 4_096
+    static let slotBytes = 64
+    var recentPositions = [Int64](repeating: 0, count: recentSlots)
+    var recentLengths = [Int](repeating: 0, count: recentSlots)
+    var recentIsBlob = [Bool](repeating: false, count: recentSlots)
+    var recentIds = [UInt8](repeating: 0, count: recentSlots * slotBytes)
     private var causeQuery: Statement?
 
     private mutating func add(to chunk: inout ChainChunk) throws {
@@ -265,7 +292,7 @@ private struct ChainReader {
         position > 0 ? Int(position % Int64(recentSlots)) : nil
     }
 
-    private mutating func remember(_ id: UnsafeRawBufferPointer, isBlob: Bool, at position: Int64) {
+    mutating func remember(_ id: UnsafeRawBufferPointer, isBlob: Bool, at position: Int64) {
         guard id.count <= Self.slotBytes, let slot = Self.slot(of: position) else { return }
         recentPositions[slot] = position
         recentLengths[slot] = id.count
@@ -276,7 +303,7 @@ private struct ChainReader {
     }
 
     /// Where a decision's cause id is: among the recent rows (no copy), looked up, or missing.
-    private enum Cause {
+    enum Cause {
         case recent(slot: Int, isBlob: Bool)
         case stored([UInt8], isBlob: Bool)
         case missing
@@ -291,7 +318,7 @@ private struct ChainReader {
 
     /// The stored id of the row at `position`: from the recent rows, else looked up. Missing
     /// when there is no such row (the hash then cannot verify, and the audit says where).
-    private mutating func cause(at position: Int64) throws -> Cause {
+    mutating func cause(at position: Int64) throws -> Cause {
         if let slot = Self.slot(of: position), recentPositions[slot] == position {
             return .recent(slot: slot, isBlob: recentIsBlob[slot])
         }
@@ -320,7 +347,7 @@ private struct ChainReader {
 
     /// The name of a catalogue id: from a dense table for small ids, else from a dictionary,
     /// looked up once.
-    private static func name(
+    static func name(
         _ id: Int64, _ kind: Catalog.Kind, _ dense: inout [[UInt8]?], _ others: inout [Int64: [UInt8]],
         catalog: Catalog, connection: Connection
     ) throws -> [UInt8] {
@@ -394,5 +421,92 @@ private final class ChainChunks: @unchecked Sendable {
         condition.lock()
         while !finished { condition.wait() }
         condition.unlock()
+    }
+}
+
+extension ChainReader {
+    /// Steps the statement and calls `body` with each row's chain fields, on this thread:
+    /// no chunk, no copy of the columns.
+    mutating func forEachRow(_ body: (HashChain.FieldBytes, Int64, UnsafeRawBufferPointer) throws -> Bool) throws {
+        var eventId = [UInt8]()
+        var metadata = [UInt8]()
+        var occurred = [UInt8](repeating: 0, count: 24)
+        var recorded = [UInt8](repeating: 0, count: 24)
+        var occurredMs: Int64?
+        var recordedMs: Int64?
+        let prefix = Array(CompactForm.DecisionMetadata.prefix.utf8)
+        let causeKey = Array(#"","causationId":""#.utf8)
+        let rulesKey = Array(#"","rulesVersion":""#.utf8)
+        let suffix = Array(#""}"#.utf8)
+        let s = statement
+        while try s.step() {
+            let position = s.int64(at: 0)
+            let streamId = s.int64(at: 1)
+            let idIsBlob = s.isBlob(at: 3)
+            let derived = s.isNull(at: 9)
+            metadata.removeAll(keepingCapacity: true)
+            if derived {
+                let cause = s.isNull(at: 11) ? Cause.missing : try self.cause(at: s.int64(at: 11))
+                metadata.append(contentsOf: prefix)
+                if !s.isNull(at: 10) {
+                    s.withStoredBytes(at: 10) { metadata.append(contentsOf: $0) }
+                } else {
+                    appendText(of: cause, to: &metadata)
+                }
+                metadata.append(contentsOf: causeKey)
+                appendText(of: cause, to: &metadata)
+                metadata.append(contentsOf: rulesKey)
+                metadata.append(contentsOf: try Self.name(s.int64(at: 12), .rules, &rules, &otherRules, catalog: catalog, connection: connection))
+                metadata.append(contentsOf: suffix)
+            } else {
+                s.withStoredBytes(at: 9) { metadata.append(contentsOf: $0) }
+            }
+            eventId.removeAll(keepingCapacity: true)
+            s.withStoredBytes(at: 3) { id in
+                CompactForm.appendIdText(id, isBlob: idIsBlob, to: &eventId)
+                // After the cause was looked up: this row's slot may be the one its cause was in.
+                remember(id, isBlob: idIsBlob, at: position)
+            }
+            let occurredAt = s.int64(at: 6)
+            if occurredAt != occurredMs {
+                occurredMs = occurredAt
+                occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: occurredAt).write(into: $0) }
+            }
+            let recordedAt = s.int64(at: 7)
+            if recordedAt != recordedMs {
+                recordedMs = recordedAt
+                recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: recordedAt).write(into: $0) }
+            }
+            let stream = try Self.name(streamId, .stream, &streams, &otherStreams, catalog: catalog, connection: connection)
+            let type = try Self.name(s.int64(at: 4), .type, &types, &otherTypes, catalog: catalog, connection: connection)
+            let version = s.int64(at: 2), schemaVersion = s.int64(at: 5)
+            let keepGoing = try stream.withUnsafeBytes { stream in try type.withUnsafeBytes { type in
+                try eventId.withUnsafeBytes { eventId in try occurred.withUnsafeBytes { occurred in
+                    try recorded.withUnsafeBytes { recorded in try metadata.withUnsafeBytes { metadata in
+                        try s.withStoredBytes(at: 8) { data in try s.withStoredBytes(at: 13) { hash in
+                            try body(HashChain.FieldBytes(
+                                position: position, version: version, schemaVersion: schemaVersion, stream: stream,
+                                eventId: eventId, type: type, occurredAt: occurred, recordedAt: recorded, data: data,
+                                metadata: metadata), streamId, hash)
+                        } }
+                    } }
+                } }
+            } }
+            if !keepGoing { return }
+        }
+    }
+
+    private func appendText(of cause: Cause, to out: inout [UInt8]) {
+        switch cause {
+        case .recent(let slot, let isBlob):
+            let start = slot * Self.slotBytes
+            recentIds.withUnsafeBytes {
+                CompactForm.appendIdText(UnsafeRawBufferPointer(rebasing: $0[start..<(start + recentLengths[slot])]), isBlob: isBlob, to: &out)
+            }
+        case .stored(let bytes, let isBlob):
+            bytes.withUnsafeBytes { CompactForm.appendIdText($0, isBlob: isBlob, to: &out) }
+        case .missing:
+            break
+        }
     }
 }

@@ -70,6 +70,10 @@ enum CompactForm {
             out.append(contentsOf: bytes)
             return
         }
+        if bytes.count == 16 {
+            appendUUIDText(bytes, to: &out)
+            return
+        }
         // Written into a buffer on the stack and appended once: an audit formats two or three
         // ids an event, and one append per character was a good part of its time.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * bytes.count + 4) { text in
@@ -85,6 +89,33 @@ enum CompactForm {
                 at += 2
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<at]))
+        }
+    }
+
+    /// The two hexadecimal digits of each byte, as one 16-bit store (low byte first).
+    private static let hexPairs: [UInt16] = (0..<256).map { byte in
+        func digit(_ nibble: Int) -> UInt16 { UInt16(nibble < 10 ? 48 + nibble : 87 + nibble) }
+        return digit(byte >> 4) | digit(byte & 0x0F) << 8
+    }
+
+    /// The text of a 16-byte id, 8-4-4-4-12 lower-case digits: two digits a store, dashes in
+    /// place (an audit formats two or three ids an event).
+    private static func appendUUIDText(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { text in
+            guard let base = text.baseAddress else { return }
+            let raw = UnsafeMutableRawPointer(base)
+            hexPairs.withUnsafeBufferPointer { pairs in
+                var at = 0
+                for offset in 0..<16 {
+                    if offset == 4 || offset == 6 || offset == 8 || offset == 10 {
+                        raw.storeBytes(of: UInt8(ascii: "-"), toByteOffset: at, as: UInt8.self)
+                        at += 1
+                    }
+                    raw.storeBytes(of: pairs[Int(bytes[offset])].littleEndian, toByteOffset: at, as: UInt16.self)
+                    at += 2
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(start: base, count: 36))
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import LedgerCore
 
 /// The result of recomputing the hash chain over the whole log.
@@ -12,6 +13,9 @@ public struct ChainReport: Sendable, Equatable {
     public var missingTriggers: [String]
     /// Hash of the last event (the value to write down and compare later).
     public var headHash: String
+    /// How many parts of the log were read side by side (2 for a long intact log on a
+    /// backend that reads in parts, otherwise 1).
+    public var partsReadAtOnce: Int = 1
 
     public var isIntact: Bool { firstBadPosition == nil && missingTriggers.isEmpty }
 }
@@ -62,9 +66,28 @@ extension EventStore {
 
     /// Recomputes every hash from position 1, checks positions are gap-free, versions are
     /// 1, 2, 3… within each stream, and that the append-only guards are in place.
-    public func verifyChain(progress: ((Int64) -> Void)? = nil) throws -> ChainReport {
+    ///
+    /// A log of `inPartsFrom` events or more, on a backend that `scansChainInParts`, is read in
+    /// two halves side by side (`ChainParts`); when they find anything wrong, the log is read
+    /// again in order for the report, which then names the first bad position exactly as a
+    /// reading in order does.
+    public func verifyChain(progress: ((Int64) -> Void)? = nil, inPartsFrom threshold: Int64 = 200_000) throws -> ChainReport {
         try read {
             let missing = try missingAppendOnlyGuards()
+            if scansChainInParts {
+                let head = try self.head().position
+                if head >= max(threshold, 2), let report = try ChainParts.verify(self, head: head, progress: progress) {
+                    return ChainReport(
+                        eventsChecked: report.checked, firstBadPosition: nil, problem: nil, missingTriggers: missing,
+                        headHash: report.headHash, partsReadAtOnce: 2)
+                }
+            }
+            return try verifyInOrder(missing: missing, progress: progress)
+        }
+    }
+
+    private func verifyInOrder(missing: [String], progress: ((Int64) -> Void)?) throws -> ChainReport {
+        do {
             var hasher = ChainHasher()
             var expectedPosition: Int64 = 1
             // Stream versions by stream key: dense small keys in an array, others in a table.
@@ -103,7 +126,152 @@ extension EventStore {
             }
             return ChainReport(
                 eventsChecked: checked, firstBadPosition: badPosition, problem: problem,
-                missingTriggers: missing, headHash: hasher.last.hexString)
+                missingTriggers: missing, headHash: hasher.last.hexString, partsReadAtOnce: 1)
         }
+    }
+}
+
+/// The audit of a long log in two halves read side by side, each on its own thread and
+/// handle: the first half from the genesis, the second from the stored hash of the last
+/// event of the first (which the first half recomputes, so the chain is checked end to end).
+/// Stream versions are checked within each half, and where a stream crosses from one half to
+/// the other: its first version in the second half follows its last in the first.
+enum ChainParts {
+    struct Verified {
+        var checked: Int64
+        var headHash: String
+    }
+
+    /// What one half saw: nil in `failed` when every row held.
+    struct Part {
+        var hasher = ChainHasher()
+        var expectedPosition: Int64 = 1
+        var checked: Int64 = 0
+        var failed = false
+        /// Last version by stream number (dense numbers in an array, others in a table).
+        var last = Versions()
+        /// First version by stream number, seen in this half (the second half's link to the first).
+        var first = Versions()
+    }
+
+    struct Versions {
+        var dense: [Int64] = []
+        var other: [Int64: Int64] = [:]
+
+        func get(_ key: Int64) -> Int64 {
+            if key >= 0, key < 1 << 26 { return Int(key) < dense.count ? dense[Int(key)] : 0 }
+            return other[key] ?? 0
+        }
+
+        mutating func set(_ key: Int64, _ version: Int64) {
+            if key >= 0, key < 1 << 26 {
+                if Int(key) >= dense.count { dense.append(contentsOf: repeatElement(0, count: Int(key) - dense.count + 1)) }
+                dense[Int(key)] = version
+            } else {
+                other[key] = version
+            }
+        }
+
+        func forEach(_ body: (Int64, Int64) -> Bool) -> Bool {
+            for (key, version) in dense.enumerated() where version != 0 { if !body(Int64(key), version) { return false } }
+            for (key, version) in other where version != 0 { if !body(key, version) { return false } }
+            return true
+        }
+    }
+
+    /// Rows counted by both halves, for the progress report.
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var total: Int64 = 0
+
+        func add(_ count: Int64) -> Int64 {
+            lock.lock()
+            defer { lock.unlock() }
+            total += count
+            return total
+        }
+    }
+
+    /// Checks `positions` of `store`, whose first row must be at `first`. With `startsAfter`,
+    /// that row only gives the hash the rest chain on (the other half checks it).
+    static func check(
+        _ store: any EventStore, _ positions: ClosedRange<Int64>, first: Int64, startsAfter: Bool, counter: Counter,
+        progress: ((Int64) -> Void)?
+    ) throws -> Part {
+        var part = Part()
+        var linked = !startsAfter
+        part.expectedPosition = first
+        try store.scanChain(positions: positions) { fields, streamKey, stored in
+            if !linked {
+                guard fields.position == first, stored.count == 32 else { part.failed = true; return false }
+                part.hasher.rewind(to: Array(stored))
+                part.expectedPosition += 1
+                linked = true
+                return true
+            }
+            // Versions start at 1: 0 is the tables' "not seen" and may not pass for a version.
+            guard fields.position == part.expectedPosition, fields.version >= 1 else { part.failed = true; return false }
+            part.hasher.next(fields)
+            guard part.hasher.lastEquals(stored) else { part.failed = true; return false }
+            let before = part.last.get(streamKey)
+            if before == 0 {
+                part.first.set(streamKey, fields.version)
+            } else if fields.version != before + 1 {
+                part.failed = true
+                return false
+            }
+            if before == 0, !startsAfter, fields.version != 1 { part.failed = true; return false }
+            part.last.set(streamKey, fields.version)
+            part.expectedPosition += 1
+            part.checked += 1
+            if part.checked % 100_000 == 0 {
+                let total = counter.add(100_000)
+                if !startsAfter { progress?(total) }
+            }
+            return true
+        }
+        if !linked || part.expectedPosition != positions.upperBound + 1 { part.failed = true }
+        return part
+    }
+
+    /// Both halves of a log whose last position is `head`; nil when either half found
+    /// anything wrong (the caller reads the log in order for the report).
+    static func verify(_ store: any EventStore, head: Int64, progress: ((Int64) -> Void)?) throws -> Verified? {
+        let middle = head / 2
+        let second = try store.openReader()
+        final class Outcome: @unchecked Sendable {
+            let store: any EventStore
+            var result: Result<Part, any Error>?
+            init(_ store: any EventStore) { self.store = store }
+        }
+        let later = Outcome(second)
+        let counter = Counter()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            later.result = Result {
+                try later.store.read {
+                    try check(later.store, middle...head, first: middle, startsAfter: true, counter: counter, progress: nil)
+                }
+            }
+            done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+        let earlier: Part
+        do {
+            // From the lowest position there is: a row slipped in before position 1 fails the half.
+            earlier = try check(store, Int64.min...middle, first: 1, startsAfter: false, counter: counter, progress: progress)
+        } catch {
+            done.wait()
+            throw error
+        }
+        done.wait()
+        guard let result = later.result else { return nil }
+        let rest = try result.get()
+        guard !earlier.failed, !rest.failed else { return nil }
+        // A stream that crosses the middle goes on from its last version in the first half.
+        let continues = rest.first.forEach { key, version in version == earlier.last.get(key) + 1 }
+        guard continues else { return nil }
+        return Verified(checked: earlier.checked + rest.checked, headHash: rest.hasher.last.hexString)
     }
 }

@@ -105,6 +105,18 @@ public protocol EventStore: AnyObject {
     /// order until `body` returns false: the fast path of an audit.
     func scanChain(_ body: (HashChain.FieldBytes, _ streamKey: Int64, _ hash: UnsafeRawBufferPointer) throws -> Bool) throws
 
+    /// `scanChain` of the rows whose positions are in `positions`, all on the calling thread.
+    /// An audit reads the log in two such parts at once, each through a handle of its own,
+    /// when `scansChainInParts` says that is the faster way.
+    func scanChain(
+        positions: ClosedRange<Int64>, _ body: (HashChain.FieldBytes, _ streamKey: Int64, _ hash: UnsafeRawBufferPointer) throws -> Bool
+    ) throws
+
+    /// Whether two handles scanning a part of the chain each, side by side, beat one
+    /// `scanChain`, with the same stream numbers on every handle (they are then compared
+    /// across the parts). False unless a backend says otherwise.
+    var scansChainInParts: Bool { get }
+
     /// Runs `body` in one write transaction (see the guarantees above).
     func write<R>(_ body: (any AppendTransaction) throws -> R) throws -> R
     /// Runs `body` on one consistent snapshot of the log.
@@ -176,6 +188,19 @@ extension AppendTransaction {
 }
 
 extension EventStore {
+    public var scansChainInParts: Bool { false }
+
+    /// The rows of `scanChain` in `positions`, for backends without a range of their own.
+    public func scanChain(
+        positions: ClosedRange<Int64>, _ body: (HashChain.FieldBytes, _ streamKey: Int64, _ hash: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try scanChain { fields, streamKey, hash in
+            if fields.position < positions.lowerBound { return true }
+            if fields.position > positions.upperBound { return false }
+            return try body(fields, streamKey, hash)
+        }
+    }
+
     public func storedEvents(ids: [String]) throws -> [String: StoredIdentity] {
         var found: [String: StoredIdentity] = [:]
         for id in ids { if let stored = try storedEvent(id: id) { found[id] = stored } }

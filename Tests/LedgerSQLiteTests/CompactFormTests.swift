@@ -57,7 +57,12 @@ struct CompactFormTests {
             }
             #expect(scanned.map(\.eventId) == events.map(\.eventId), "ids read back exactly, UUIDs or not")
             #expect(scanned.map(\.metadata) == events.map(\.metadata), "metadata reads back exactly")
-            #expect(try store.verifyChain().isIntact)
+            let inOrder = try store.verifyChain(inPartsFrom: .max)
+            #expect(inOrder.isIntact)
+            // Read in two halves side by side, each on one thread: the same text forms.
+            let inParts = try store.verifyChain(inPartsFrom: 2)
+            #expect(inParts.isIntact && inParts.partsReadAtOnce == 2, "\(inParts)")
+            #expect(inParts.headHash == inOrder.headHash && inParts.eventsChecked == 1000)
             // Decisions whose cause is stored keep no metadata text: it is derived.
             #expect(try store.connection.scalarInt("SELECT count(*) FROM log WHERE metadata IS NULL") == 500)
         }
@@ -82,8 +87,12 @@ struct CompactFormTests {
             try store.append(events)
             #expect(try store.connection.scalarInt("SELECT count(*) FROM log WHERE cause_position IN (1, 2, 907)") == 3)
             #expect(try store.connection.scalarInt("SELECT cause_position FROM log WHERE position = 5003") == 5003 - 4096)
-            let report = try store.verifyChain()
+            let report = try store.verifyChain(inPartsFrom: .max)
             #expect(report.isIntact, "\(report)")
+            // The second half (from position 2,503) finds causes in the first by lookup too.
+            let inParts = try store.verifyChain(inPartsFrom: 2)
+            #expect(inParts.isIntact && inParts.partsReadAtOnce == 2, "\(inParts)")
+            #expect(inParts.headHash == report.headHash)
             // The decisions' hashes cover metadata derived from their causes' ids: an id found
             // wrong would have failed the audit at their positions.
             let decisions = try store.events(.all).suffix(3)
