@@ -31,63 +31,26 @@ extension SQLiteEventStore {
                 chunks.cancel()
                 chunks.waitUntilReaderStopped()
             }
-            var eventId = [UInt8]()
-            var metadata = [UInt8]()
-            var occurred = [UInt8](repeating: 0, count: 24)
-            var recorded = [UInt8](repeating: 0, count: 24)
-            var occurredMs: Int64?
-            var recordedMs: Int64?
-            let prefix = Array(CompactForm.DecisionMetadata.prefix.utf8)
-            let causeKey = Array(#"","causationId":""#.utf8)
-            let rulesKey = Array(#"","rulesVersion":""#.utf8)
-            let suffix = Array(#""}"#.utf8)
+            var text = ChainText()
             while let chunk = try chunks.take() {
                 let goOn = try chunk.bytes.withUnsafeBytes { all in
                     for row in 0..<chunk.count {
                         let n = chunk.numbers(row)
                         func field(_ k: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: all[chunk.range(row, k)]) }
-                        eventId.removeAll(keepingCapacity: true)
-                        CompactForm.appendIdText(field(ChainChunk.eventId), isBlob: n.flags & ChainChunk.eventIdIsBlob != 0, to: &eventId)
-                        // A decision shares its fact's moment, and an import's rows their
-                        // recording moment: the text is redone only when the moment changes.
-                        if n.occurredMs != occurredMs {
-                            occurredMs = n.occurredMs
-                            occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.occurredMs).write(into: $0) }
-                        }
-                        if n.recordedMs != recordedMs {
-                            recordedMs = n.recordedMs
-                            recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: n.recordedMs).write(into: $0) }
-                        }
-                        metadata.removeAll(keepingCapacity: true)
+                        text.setEventId(field(ChainChunk.eventId), isBlob: n.flags & ChainChunk.eventIdIsBlob != 0)
+                        text.setMoments(occurredMs: n.occurredMs, recordedMs: n.recordedMs)
                         if n.flags & ChainChunk.metadataDerived != 0 {
-                            // A decision's metadata, derived from its cause (docs/storage.md).
-                            metadata.append(contentsOf: prefix)
-                            if n.flags & ChainChunk.hasCorrelation != 0 {
-                                metadata.append(contentsOf: field(ChainChunk.metadata))
-                            } else {
-                                CompactForm.appendIdText(field(ChainChunk.cause), isBlob: n.flags & ChainChunk.causeIsBlob != 0, to: &metadata)
-                            }
-                            metadata.append(contentsOf: causeKey)
-                            CompactForm.appendIdText(field(ChainChunk.cause), isBlob: n.flags & ChainChunk.causeIsBlob != 0, to: &metadata)
-                            metadata.append(contentsOf: rulesKey)
-                            metadata.append(contentsOf: field(ChainChunk.rules))
-                            metadata.append(contentsOf: suffix)
+                            let causeIsBlob = n.flags & ChainChunk.causeIsBlob != 0
+                            text.setDerivedMetadata(
+                                correlation: n.flags & ChainChunk.hasCorrelation != 0 ? field(ChainChunk.metadata) : nil,
+                                rules: field(ChainChunk.rules)) { CompactForm.appendIdText(field(ChainChunk.cause), isBlob: causeIsBlob, to: &$0) }
                         } else {
-                            metadata.append(contentsOf: field(ChainChunk.metadata))
+                            text.setMetadata(field(ChainChunk.metadata))
                         }
-                        let keepGoing = try eventId.withUnsafeBytes { eventId in
-                            try occurred.withUnsafeBytes { occurred in
-                                try recorded.withUnsafeBytes { recorded in
-                                    try metadata.withUnsafeBytes { metadata in
-                                        try body(HashChain.FieldBytes(
-                                            position: n.position, version: n.version, schemaVersion: n.schemaVersion,
-                                            stream: field(ChainChunk.stream), eventId: eventId, type: field(ChainChunk.type),
-                                            occurredAt: occurred, recordedAt: recorded, data: field(ChainChunk.data), metadata: metadata),
-                                            n.streamKey, field(ChainChunk.hash))
-                                    }
-                                }
-                            }
-                        }
+                        let keepGoing = try text.withFields(
+                            position: n.position, version: n.version, schemaVersion: n.schemaVersion,
+                            stream: field(ChainChunk.stream), type: field(ChainChunk.type), data: field(ChainChunk.data)
+                        ) { try body($0, n.streamKey, field(ChainChunk.hash)) }
                         if !keepGoing { return false }
                     }
                     return true
@@ -428,69 +391,39 @@ extension ChainReader {
     /// Steps the statement and calls `body` with each row's chain fields, on this thread:
     /// no chunk, no copy of the columns.
     mutating func forEachRow(_ body: (HashChain.FieldBytes, Int64, UnsafeRawBufferPointer) throws -> Bool) throws {
-        var eventId = [UInt8]()
-        var metadata = [UInt8]()
-        var occurred = [UInt8](repeating: 0, count: 24)
-        var recorded = [UInt8](repeating: 0, count: 24)
-        var occurredMs: Int64?
-        var recordedMs: Int64?
-        let prefix = Array(CompactForm.DecisionMetadata.prefix.utf8)
-        let causeKey = Array(#"","causationId":""#.utf8)
-        let rulesKey = Array(#"","rulesVersion":""#.utf8)
-        let suffix = Array(#""}"#.utf8)
+        var text = ChainText()
         let s = statement
         while try s.step() {
             let position = s.int64(at: 0)
             let streamId = s.int64(at: 1)
             let idIsBlob = s.isBlob(at: 3)
-            let derived = s.isNull(at: 9)
-            metadata.removeAll(keepingCapacity: true)
-            if derived {
+            if s.isNull(at: 9) {
                 let cause = s.isNull(at: 11) ? Cause.missing : try self.cause(at: s.int64(at: 11))
-                metadata.append(contentsOf: prefix)
-                if !s.isNull(at: 10) {
-                    s.withStoredBytes(at: 10) { metadata.append(contentsOf: $0) }
-                } else {
-                    appendText(of: cause, to: &metadata)
+                let rulesVersion = try Self.name(s.int64(at: 12), .rules, &rules, &otherRules, catalog: catalog, connection: connection)
+                let hasCorrelation = !s.isNull(at: 10)
+                s.withStoredBytes(at: 10) { correlation in
+                    rulesVersion.withUnsafeBytes { rules in
+                        text.setDerivedMetadata(correlation: hasCorrelation ? correlation : nil, rules: rules) { appendText(of: cause, to: &$0) }
+                    }
                 }
-                metadata.append(contentsOf: causeKey)
-                appendText(of: cause, to: &metadata)
-                metadata.append(contentsOf: rulesKey)
-                metadata.append(contentsOf: try Self.name(s.int64(at: 12), .rules, &rules, &otherRules, catalog: catalog, connection: connection))
-                metadata.append(contentsOf: suffix)
             } else {
-                s.withStoredBytes(at: 9) { metadata.append(contentsOf: $0) }
+                s.withStoredBytes(at: 9) { text.setMetadata($0) }
             }
-            eventId.removeAll(keepingCapacity: true)
             s.withStoredBytes(at: 3) { id in
-                CompactForm.appendIdText(id, isBlob: idIsBlob, to: &eventId)
+                text.setEventId(id, isBlob: idIsBlob)
                 // After the cause was looked up: this row's slot may be the one its cause was in.
                 remember(id, isBlob: idIsBlob, at: position)
             }
-            let occurredAt = s.int64(at: 6)
-            if occurredAt != occurredMs {
-                occurredMs = occurredAt
-                occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: occurredAt).write(into: $0) }
-            }
-            let recordedAt = s.int64(at: 7)
-            if recordedAt != recordedMs {
-                recordedMs = recordedAt
-                recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: recordedAt).write(into: $0) }
-            }
+            text.setMoments(occurredMs: s.int64(at: 6), recordedMs: s.int64(at: 7))
             let stream = try Self.name(streamId, .stream, &streams, &otherStreams, catalog: catalog, connection: connection)
             let type = try Self.name(s.int64(at: 4), .type, &types, &otherTypes, catalog: catalog, connection: connection)
             let version = s.int64(at: 2), schemaVersion = s.int64(at: 5)
             let keepGoing = try stream.withUnsafeBytes { stream in try type.withUnsafeBytes { type in
-                try eventId.withUnsafeBytes { eventId in try occurred.withUnsafeBytes { occurred in
-                    try recorded.withUnsafeBytes { recorded in try metadata.withUnsafeBytes { metadata in
-                        try s.withStoredBytes(at: 8) { data in try s.withStoredBytes(at: 13) { hash in
-                            try body(HashChain.FieldBytes(
-                                position: position, version: version, schemaVersion: schemaVersion, stream: stream,
-                                eventId: eventId, type: type, occurredAt: occurred, recordedAt: recorded, data: data,
-                                metadata: metadata), streamId, hash)
-                        } }
-                    } }
-                } }
+                try s.withStoredBytes(at: 8) { data in
+                    try text.withFields(
+                        position: position, version: version, schemaVersion: schemaVersion, stream: stream, type: type, data: data
+                    ) { fields in try s.withStoredBytes(at: 13) { hash in try body(fields, streamId, hash) } }
+                }
             } }
             if !keepGoing { return }
         }
@@ -508,5 +441,73 @@ extension ChainReader {
         case .missing:
             break
         }
+    }
+}
+
+/// The chain's text fields that the stored form keeps in a shorter shape — the event id,
+/// the two moments, a decision's metadata derived from its cause — rebuilt into buffers
+/// reused from event to event.
+struct ChainText {
+    private var eventId = [UInt8]()
+    private var metadata = [UInt8]()
+    private var occurred = [UInt8](repeating: 0, count: 24)
+    private var recorded = [UInt8](repeating: 0, count: 24)
+    private var occurredMs: Int64?
+    private var recordedMs: Int64?
+    private let prefix = Array(CompactForm.DecisionMetadata.prefix.utf8)
+    private let causeKey = Array(#"","causationId":""#.utf8)
+    private let rulesKey = Array(#"","rulesVersion":""#.utf8)
+    private let suffix = Array(#""}"#.utf8)
+
+    mutating func setEventId(_ stored: UnsafeRawBufferPointer, isBlob: Bool) {
+        eventId.removeAll(keepingCapacity: true)
+        CompactForm.appendIdText(stored, isBlob: isBlob, to: &eventId)
+    }
+
+    /// A decision shares its fact's moment, and an import's rows their recording moment: the
+    /// text is redone only when the moment changes.
+    mutating func setMoments(occurredMs occurredAt: Int64, recordedMs recordedAt: Int64) {
+        if occurredAt != occurredMs {
+            occurredMs = occurredAt
+            occurred.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: occurredAt).write(into: $0) }
+        }
+        if recordedAt != recordedMs {
+            recordedMs = recordedAt
+            recorded.withUnsafeMutableBufferPointer { Timestamp(millisecondsSinceEpoch: recordedAt).write(into: $0) }
+        }
+    }
+
+    mutating func setMetadata(_ stored: UnsafeRawBufferPointer) {
+        metadata.removeAll(keepingCapacity: true)
+        metadata.append(contentsOf: stored)
+    }
+
+    /// A decision's metadata, derived from its cause (docs/storage.md): the correlation is the
+    /// cause's id unless one is stored; `appendCause` appends the cause's id text.
+    mutating func setDerivedMetadata(
+        correlation: UnsafeRawBufferPointer?, rules: UnsafeRawBufferPointer, appendCause: (inout [UInt8]) -> Void
+    ) {
+        metadata.removeAll(keepingCapacity: true)
+        metadata.append(contentsOf: prefix)
+        if let correlation { metadata.append(contentsOf: correlation) } else { appendCause(&metadata) }
+        metadata.append(contentsOf: causeKey)
+        appendCause(&metadata)
+        metadata.append(contentsOf: rulesKey)
+        metadata.append(contentsOf: rules)
+        metadata.append(contentsOf: suffix)
+    }
+
+    /// The chain fields of the row, with the text set above, lent to `body`.
+    func withFields<R>(
+        position: Int64, version: Int64, schemaVersion: Int64, stream: UnsafeRawBufferPointer,
+        type: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, _ body: (HashChain.FieldBytes) throws -> R
+    ) rethrows -> R {
+        try eventId.withUnsafeBytes { eventId in try occurred.withUnsafeBytes { occurred in
+            try recorded.withUnsafeBytes { recorded in try metadata.withUnsafeBytes { metadata in
+                try body(HashChain.FieldBytes(
+                    position: position, version: version, schemaVersion: schemaVersion, stream: stream, eventId: eventId,
+                    type: type, occurredAt: occurred, recordedAt: recorded, data: data, metadata: metadata))
+            } }
+        } }
     }
 }
