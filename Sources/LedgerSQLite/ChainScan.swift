@@ -152,8 +152,9 @@ struct ChainChunk: Sendable {
     }
 }
 
-/// The audit's reading thread: steps the statement and fills chunks. It owns the
-/// connection while the scan runs (the calling thread only waits for chunks).
+/// Reads the log's rows for the audit: on the reading thread of `scanChain`, filling chunks
+/// (it owns the connection while the scan runs; the calling thread only waits for chunks),
+/// or on the calling thread for one half, turning each row into chain fields (`forEachRow`).
 private struct ChainReader {
     /// What the reading thread is handed: the connection is its alone until the scan ends.
     final class Handles: @unchecked Sendable {
