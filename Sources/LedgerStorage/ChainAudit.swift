@@ -150,7 +150,7 @@ enum ChainParts {
         var failed = false
         /// Last version by stream number (dense numbers in an array, others in a table).
         var last = Versions()
-        /// First version by stream number, seen in this half (the second half's link to the first).
+        /// First version by stream number in the second half (its link to the first half).
         var first = Versions()
     }
 
@@ -215,12 +215,18 @@ enum ChainParts {
             guard part.hasher.lastEquals(stored) else { part.failed = true; return false }
             let before = part.last.get(streamKey)
             if before == 0 {
-                part.first.set(streamKey, fields.version)
+                // A stream's first event in this half: from the genesis it is version 1; after
+                // the middle it must follow the first half's last, which `verify` compares.
+                if startsAfter {
+                    part.first.set(streamKey, fields.version)
+                } else if fields.version != 1 {
+                    part.failed = true
+                    return false
+                }
             } else if fields.version != before + 1 {
                 part.failed = true
                 return false
             }
-            if before == 0, !startsAfter, fields.version != 1 { part.failed = true; return false }
             part.last.set(streamKey, fields.version)
             part.expectedPosition += 1
             part.checked += 1

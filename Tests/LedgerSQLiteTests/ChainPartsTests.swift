@@ -132,6 +132,22 @@ struct ChainPartsTests {
         }
     }
 
+    @Test("a stream renumbered from its first event on, under a rewritten chain, does not start at version 1")
+    func streamNotStartingAtOne() throws {
+        try withNewLog { log, database in
+            try Self.seeded(log)
+            // Every version of the stream of position 3 moves by 1,000: consecutive in each
+            // half and across the middle, so only "a stream starts at 1" can catch it.
+            try ChainTests.tamper(
+                database, dropping: "log_append_only_update",
+                "UPDATE log SET version = version + 1000 WHERE stream_id = (SELECT stream_id FROM log WHERE position = 3)")
+            try Self.rechain(database, log)
+            let order = try Self.inOrder(log)
+            #expect(order.firstBadPosition == 3, "\(order.problem ?? "")")
+            try Self.expectSameVerdict(log, "a stream starting at version 1001")
+        }
+    }
+
     @Test("the first version of a stream's events in the second half must follow its last in the first")
     func streamCrossingTheMiddle() throws {
         try withNewLog { log, database in
