@@ -48,7 +48,6 @@ public enum EventStoreConformance {
         ConformanceCase(name: "the hash chain links every event to the one before it", body: hashChain),
         ConformanceCase(name: "scans filter by stream, type, position, time and limit, in position order", body: scanFilters),
         ConformanceCase(name: "a replay lends the stored bytes of one category in position order", body: replayBytes),
-        ConformanceCase(name: "a replay of a range of client ids lends their events stream by stream, up to the head", body: replayRange),
         ConformanceCase(name: "stream ids and counts of a category", body: streamCategories),
         ConformanceCase(name: "a read-only handle reads and refuses every write", body: readOnlyHandle),
         ConformanceCase(name: "a write nested in another write is refused", body: nestedWrite),
@@ -247,30 +246,6 @@ public enum EventStoreConformance {
         var after: [Int64] = []
         try store.replay(category: "client", after: 1, through: 2) { after.append($0.position) }
         try expect(after == [], "after and through bound the positions")
-    }
-
-    static func replayRange(_ factory: any EventStoreFactory, _ location: String) throws {
-        let store = try factory.open(location, readOnly: false)
-        try store.append([
-            event("client/B", 1), event("client/A", 2), event("campaign/X", 3, type: "CampaignDefined"), event("client/C", 4),
-            event("client/B", 5), event("client/A", 6), event("clients/Z", 7),
-        ])
-        func replayed(_ from: String, _ before: String?, through head: Int64 = 7) throws -> [String] {
-            var rows: [String] = []
-            try store.replay(category: "client", idsFrom: from, before: before, through: head) { row in
-                rows.append("\(row.stream)@\(row.position)")
-            }
-            return rows
-        }
-        let all = try replayed("", nil)
-        try expect(all == ["client/A@2", "client/A@6", "client/B@1", "client/B@5", "client/C@4"],
-            "every client stream, each in version order, in id order: \(all)")
-        let fromB = try replayed("B", nil)
-        try expect(fromB == ["client/B@1", "client/B@5", "client/C@4"], "from B on: \(fromB)")
-        let beforeB = try replayed("", "B")
-        try expect(beforeB == ["client/A@2", "client/A@6"], "before B: \(beforeB)")
-        try expect(try replayed("B", "C") == ["client/B@1", "client/B@5"], "from B, before C")
-        try expect(try replayed("", nil, through: 4) == ["client/A@2", "client/B@1", "client/C@4"], "up to the head given")
     }
 
     static func streamCategories(_ factory: any EventStoreFactory, _ location: String) throws {

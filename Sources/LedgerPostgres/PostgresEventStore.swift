@@ -299,34 +299,6 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
         }
     }
 
-    public func replay(
-        category: String, idsFrom from: String, before: String?, through head: Int64, _ body: (StoredEventBytes) throws -> Void
-    ) throws {
-        try flushOpenWrite()
-        let prefix = category + "/"
-        var keys = ReplayKeys()
-        // The range's streams from the catalogue, in byte order as `streamIds` lists them;
-        // then their events a few streams at a time, each stream looked up through the
-        // (stream, version) index (a range comparison in byte order could not use it unless
-        // the database's collation is C).
-        let streams = try session.query(
-            """
-            SELECT name FROM streams WHERE name COLLATE "C" >= $1 AND name COLLATE "C" < $2 ORDER BY name COLLATE "C"
-            """, try PostgresBindings(prefix + from, before.map { prefix + $0 } ?? category + "0")
-        ).map { try $0.makeRandomAccess().string(0) }
-        var next = 0
-        while next < streams.count {
-            let batch = Array(streams[next..<min(streams.count, next + Self.streamsPerReplayQuery)])
-            next += batch.count
-            let rows = try session.query(
-                """
-                SELECT position, stream, type, schema_version, occurred_at, data FROM events
-                WHERE stream = ANY($1) AND position <= $2 ORDER BY stream COLLATE "C", version
-                """, try PostgresBindings(batch, head))
-            for row in rows { try keys.lend(row, to: body) }
-        }
-    }
-
     /// Numbers for the streams and types a replay meets (stable for the replay), and the
     /// lending of a replay row (position, stream, type, schema_version, occurred_at, data).
     private struct ReplayKeys {
@@ -351,9 +323,6 @@ public final class PostgresEventStore: EventStore, AccessTokenKeeping {
             }
         }
     }
-
-    /// Streams whose events one query of a range replay reads.
-    static let streamsPerReplayQuery = 100
 
     public func scanChain(_ body: (HashChain.FieldBytes, _ streamKey: Int64, _ hash: UnsafeRawBufferPointer) throws -> Bool) throws {
         try flushOpenWrite()

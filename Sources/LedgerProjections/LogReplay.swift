@@ -11,9 +11,9 @@ struct ReplayedEvent: Sendable {
     var occurredAt: Timestamp
 }
 
-/// A stored row, copied out of SQLite so that another thread can decode it; its payload
-/// bytes live in the chunk's shared buffer.
-private struct RawRow: Sendable {
+/// A stored row, copied out of the store (or a rebuild's range file) so that another thread
+/// can decode it; its payload bytes live in the chunk's shared buffer.
+struct RawRow: Sendable {
     var position: Int64
     var clientId: String
     var type: EventType
@@ -23,7 +23,7 @@ private struct RawRow: Sendable {
     var dataEnd: Int
 }
 
-private struct RawChunk: Sendable {
+struct RawChunk: Sendable {
     var rows: [RawRow] = []
     var data: [UInt8] = []
 }
@@ -37,8 +37,20 @@ enum LogReplay {
 
     /// Calls `body` with each client event after `position`, in position order, up to `head`.
     static func replay(
-        _ log: any EventStore, after position: Int64, through head: Int64, partition: Partition? = nil,
-        _ body: (ReplayedEvent) throws -> Void
+        _ log: any EventStore, after position: Int64, through head: Int64, _ body: (ReplayedEvent) throws -> Void
+    ) throws {
+        try replay(chunks: { send in try readChunks(log, after: position, through: head, send) }, body)
+    }
+
+    /// Calls `body` with each event of range `index` of `spill`, in log order.
+    static func replay(range index: Int, of spill: RangeSpill, _ body: (ReplayedEvent) throws -> Void) throws {
+        try replay(chunks: { send in try spill.read(range: index, chunkSize: chunkSize, send) }, body)
+    }
+
+    /// Decodes on a second thread the chunks `chunks` hands over (reading them on this one),
+    /// and calls `body` with each event, in order, on this thread.
+    private static func replay(
+        chunks: (_ send: (RawChunk) throws -> Void) throws -> Void, _ body: (ReplayedEvent) throws -> Void
     ) throws {
         let pipeline = DecodePipeline()
         let decoder = Thread {
@@ -51,27 +63,30 @@ enum LogReplay {
         decoder.start()
         defer { pipeline.stop() }
 
-        var inFlight = 0
-        func drain(keeping limit: Int) throws {
-            while inFlight > limit {
-                let decoded = try pipeline.nextDecoded().get()
-                inFlight -= 1
-                for event in decoded { try body(event) }
+        // `chunks` and `body` are both the caller's and never call each other.
+        try withoutActuallyEscaping(body) { body in
+            var inFlight = 0
+            func drain(keeping limit: Int) throws {
+                while inFlight > limit {
+                    let decoded = try pipeline.nextDecoded().get()
+                    inFlight -= 1
+                    for event in decoded { try body(event) }
+                }
             }
+            try chunks { chunk in
+                pipeline.putRaw(chunk)
+                inFlight += 1
+                try drain(keeping: 8)
+            }
+            try drain(keeping: 0)
         }
-        try readChunks(log, after: position, through: head, partition: partition) { chunk in
-            pipeline.putRaw(chunk)
-            inFlight += 1
-            try drain(keeping: 8)
-        }
-        try drain(keeping: 0)
     }
 
     /// Like `replay`, but `body` runs on the decoding thread (in position order) and this
     /// thread only reads SQLite: a full rebuild, where the fold is the heavier half, spreads
     /// over both cores. `body` must touch nothing the caller uses until this returns.
     static func replayFoldingOnWorker(
-        _ log: any EventStore, after position: Int64, through head: Int64, partition: Partition?,
+        _ log: any EventStore, after position: Int64, through head: Int64,
         _ fold: @escaping (ReplayedEvent) throws -> Void
     ) throws {
         let body = UncheckedBody(run: fold)
@@ -92,7 +107,7 @@ enum LogReplay {
         worker.start()
         defer { pipeline.stop() }
         var sent = 0
-        try readChunks(log, after: position, through: head, partition: partition) { chunk in
+        try readChunks(log, after: position, through: head) { chunk in
             pipeline.putRaw(chunk)
             sent += 1
             try pipeline.waitUntilDone(atLeast: sent - 8)
@@ -102,7 +117,7 @@ enum LogReplay {
 
     /// Reads client events into chunks of raw bytes, handing each full chunk (and the last) to `send`.
     private static func readChunks(
-        _ log: any EventStore, after position: Int64, through head: Int64, partition: Partition?,
+        _ log: any EventStore, after position: Int64, through head: Int64,
         _ send: (RawChunk) throws -> Void
     ) throws {
         var chunk = RawChunk()
@@ -139,13 +154,7 @@ enum LogReplay {
                 chunk.rows.reserveCapacity(chunkSize)
             }
         }
-        if let partition {
-            // Only the range's streams, stream by stream, from the beginning of the log (a
-            // partition is a rebuild's: `foldAll` reads it from position 0).
-            try log.replay(category: "client", idsFrom: partition.from, before: partition.before, through: head, each)
-        } else {
-            try log.replay(category: "client", after: position, through: head, each)
-        }
+        try log.replay(category: "client", after: position, through: head, each)
         if !chunk.rows.isEmpty { try send(chunk) }
     }
 
@@ -185,9 +194,8 @@ private struct UncheckedBody: @unchecked Sendable {
     let run: (ReplayedEvent) throws -> Void
 }
 
-/// A range of client ids (`from` ≤ id < `before`, no upper bound when nil, in the order
-/// the store lists them): a rebuild over very many clients folds one range at a time to
-/// bound its memory, reading only that range's events.
+/// A range of client ids (`from` ≤ id < `before`, no upper bound when nil): a rebuild over
+/// very many clients folds one range at a time to bound its memory (`RangeSpill`).
 struct Partition: Sendable, Equatable {
     var from: String
     var before: String?

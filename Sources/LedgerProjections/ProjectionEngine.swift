@@ -192,54 +192,30 @@ public final class ProjectionEngine {
 
     /// Folds the whole log with these rules (in memory, nothing written).
     public func foldAll(through head: Int64? = nil) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
-        try foldAll(through: head, partition: nil)
-    }
-
-    func foldAll(through head: Int64?, partition: Partition?) throws -> (folds: [String: ClientFold], head: Int64, events: Int64) {
         try store.read {
             let end = try head ?? log.head().position
-            // Folds live in an array, found through an index, so each is mutated in place. The
-            // fold runs on the replay's worker thread; this one only reads SQLite meanwhile.
-            final class Accumulator: @unchecked Sendable {
-                var index: [String: Int] = [:]
-                var folds: [ClientFold] = []
-                var applied: Int64 = 0
-            }
-            let into = Accumulator()
-            let rules = self.rules
-            let churned = rules.churnedAfterDays
-            let fold: @Sendable (ReplayedEvent) -> Void = { event in
-                let slot: Int
-                if let known = into.index[event.clientId] {
-                    slot = known
-                } else {
-                    slot = into.folds.count
-                    into.index[event.clientId] = slot
-                    into.folds.append(ClientFold(clientId: event.clientId, rules: rules))
-                }
-                into.folds[slot].apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
-                into.applied += 1
-            }
-            if partition == nil {
-                try LogReplay.replayFoldingOnWorker(log, after: 0, through: end, partition: nil, fold)
-            } else {
-                // Partitions exist to bound memory: folding on this thread keeps the folds in
-                // one allocator arena, which returns its memory between partitions (folding on
-                // the worker measured 1.02 GB peak instead of 0.92 GB for 1M clients).
-                try LogReplay.replay(log, after: 0, through: end, partition: partition, fold)
-            }
-            let folds = into.folds
-            let applied = into.applied
-            var byClient: [String: ClientFold] = [:]
-            byClient.reserveCapacity(folds.count)
-            for fold in folds { byClient[fold.state.clientId] = fold }
-            return (byClient, end, applied)
+            // The fold runs on the replay's worker thread; this one only reads the log meanwhile.
+            let into = FoldAccumulator(rules: rules)
+            try LogReplay.replayFoldingOnWorker(log, after: 0, through: end) { into.apply($0) }
+            return (into.byClient(), end, into.applied)
         }
     }
 
+    /// Folds range `index` of `spill` and turns each client's fold into its rows, in client
+    /// order (a rebuild over very many clients).
+    static func rows(
+        ofRange index: Int, of spill: RangeSpill, rules: Rules, builder: ClientRowsBuilder
+    ) throws -> (rows: [ClientRows], clients: Int, events: Int64) {
+        let into = FoldAccumulator(rules: rules)
+        try LogReplay.replay(range: index, of: spill) { into.apply($0) }
+        let folds = into.sortedByClient()
+        return (folds.compactMap { builder.rows(for: $0) }, folds.count, into.applied)
+    }
+
     /// Clients folded per pass of a rebuild: bounds its memory (well under 1 GiB) however
-    /// many clients the ledger has.
-    public static let clientsPerPartition = 100_000
+    /// many clients the ledger has. Two ranges are in memory at once: one being written while
+    /// the next is folded.
+    public static let clientsPerPartition = 50_000
 
     /// Clients per partition for this engine's rebuilds (tests set it small).
     public var clientsPerPartition = ProjectionEngine.clientsPerPartition
@@ -286,18 +262,42 @@ public final class ProjectionEngine {
             try store.useSmallCache(true)
             defer { try? store.useSmallCache(false) }
             do {
-                // Ranges of client ids, each read through the (stream, version) index: every
-                // event is read once, whatever the number of ranges.
-                let ranges = Partition.split(try log.streamIds(category: "client"), into: partitions)
-                for (index, range) in ranges.enumerated() {
-                    let (folds, _, applied) = try foldAll(through: head, partition: range)
+                // The log is read once, in position order, into a temporary file per range of
+                // clients. Then each range is folded from its file, and its rows built, on a
+                // thread of its own while this one writes the rows of the range before: the
+                // writing (SQLite, one row at a time) takes longer than the folding.
+                let ranges = Partition.split(try log.streamIds(category: "client").sorted(), into: partitions)
+                let spill = RangeSpill(ranges: ranges)
+                var mark = Date()
+                func seconds() -> String {
+                    let now = Date()
+                    defer { mark = now }
+                    return String(format: "%.1f s", now.timeIntervalSince(mark))
+                }
+                try store.read { try spill.fill(from: log, through: head) }
+                progress?("read \(spill.events) events of the log into \(ranges.count) ranges of clients (\(seconds()))")
+                let rules = self.rules
+                func folding(_ index: Int) -> BackgroundWork<(rows: [ClientRows], clients: Int, events: Int64)> {
+                    BackgroundWork { try ProjectionEngine.rows(ofRange: index, of: spill, rules: rules, builder: builder) }
+                }
+                var next: BackgroundWork<(rows: [ClientRows], clients: Int, events: Int64)>? = folding(0)
+                // A failure part-way never leaves a range folding behind it.
+                defer { _ = try? next?.result() }
+                for index in ranges.indices {
+                    guard let current = next else { break }
+                    next = nil
+                    let (rows, folded, applied) = try current.result()
+                    if index + 1 < ranges.count { next = folding(index + 1) }
                     events += applied
-                    clients += folds.count
-                    try store.write { try write(folds, $0) }
-                    // Hand memory freed by a partition back to the system, so that the next
-                    // partition's folds do not stack on top of it.
+                    clients += folded
+                    let waited = seconds()
+                    try store.write { transaction in
+                        for client in rows { try transaction.put(client, into: .fresh) }
+                    }
+                    // Hand memory freed by a range back to the system, so that the next
+                    // range's folds do not stack on top of it.
                     store.releaseMemory()
-                    progress?("folded and wrote part \(index + 1) of \(ranges.count): \(events) events of \(clients) clients")
+                    progress?("part \(index + 1) of \(ranges.count): \(events) events of \(clients) clients (waited \(waited) for its rows, wrote them in \(seconds()))")
                 }
                 try store.write { try swap($0) }
             } catch {
@@ -319,6 +319,74 @@ public final class ProjectionEngine {
         let known = isInstalled ? (try? store.foldCount()) ?? 0 : 0
         if known > 0 { return known }
         return try log.streamCount(category: "client")
+    }
+}
+
+/// The folds of a replay, in an array found through an index so that each is mutated in place.
+private final class FoldAccumulator: @unchecked Sendable {
+    private let rules: Rules
+    private let churnedAfterDays: Int64
+    private var index: [String: Int] = [:]
+    private var folds: [ClientFold] = []
+    private(set) var applied: Int64 = 0
+
+    init(rules: Rules) {
+        self.rules = rules
+        churnedAfterDays = rules.churnedAfterDays
+    }
+
+    func apply(_ event: ReplayedEvent) {
+        let slot: Int
+        if let known = index[event.clientId] {
+            slot = known
+        } else {
+            slot = folds.count
+            index[event.clientId] = slot
+            folds.append(ClientFold(clientId: event.clientId, rules: rules))
+        }
+        folds[slot].apply(event.payload, at: event.occurredAt, churnedAfterDays: churnedAfterDays)
+        applied += 1
+    }
+
+    /// The folds in client order.
+    func sortedByClient() -> [ClientFold] {
+        folds.sorted { $0.state.clientId < $1.state.clientId }
+    }
+
+    func byClient() -> [String: ClientFold] {
+        var byClient: [String: ClientFold] = [:]
+        byClient.reserveCapacity(folds.count)
+        for fold in folds { byClient[fold.state.clientId] = fold }
+        return byClient
+    }
+}
+
+/// A value computed on a thread of its own; `result()` waits for it. The work must touch
+/// nothing the caller touches meanwhile.
+private final class BackgroundWork<Value>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var outcome: Result<Value, any Error>?
+
+    init(_ work: @escaping @Sendable () throws -> Value) {
+        let thread = Thread { [self] in
+            let computed = Result { try work() }
+            condition.lock()
+            outcome = computed
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Waits for the work to end; its value, or what it threw.
+    func result() throws -> Value {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let outcome { return try outcome.get() }
+            condition.wait()
+        }
     }
 }
 

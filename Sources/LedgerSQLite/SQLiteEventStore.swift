@@ -298,39 +298,6 @@ extension SQLiteEventStore {
                 data: data))
         }
     }
-
-    public func replay(
-        category: String, idsFrom from: String, before: String?, through head: Int64, _ body: (StoredEventBytes) throws -> Void
-    ) throws {
-        try mapped {
-            try catalog.loadAllStreams(on: connection)
-            let prefix = category + "/"
-            // Stream by stream: the streams of the range in name order from the catalogue's
-            // name index, each one's events from log_stream_version (no sort).
-            let statement = try connection.prepare(
-                """
-                SELECT l.position, l.stream_id, l.type_id, l.schema_version, l.occurred_ms, l.data
-                FROM streams s JOIN log l ON l.stream_id = s.id
-                WHERE s.name >= ?1 AND s.name < ?2 AND l.position <= ?3
-                ORDER BY s.name, l.version
-                """)
-            statement.bind(prefix + from, at: 1)
-            statement.bind(before.map { prefix + $0 } ?? category + "0", at: 2)
-            statement.bind(head, at: 3)
-            var streamId: Int64 = -1
-            var stream = ""
-            while try statement.step() {
-                if statement.int64(at: 1) != streamId {
-                    streamId = statement.int64(at: 1)
-                    guard let name = try catalog.name(of: streamId, .stream, on: connection) else {
-                        throw StorageError.corrupt("position \(statement.int64(at: 0)): stream \(streamId) is not in the catalogue")
-                    }
-                    stream = name
-                }
-                try lendReplayRow(statement, stream: stream, streamId: streamId, to: body)
-            }
-        }
-    }
 }
 
 @available(*, unavailable)

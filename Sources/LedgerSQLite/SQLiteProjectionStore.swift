@@ -182,6 +182,8 @@ extension SQLiteEventStore {
 
 final class SQLiteProjectionTransaction: ProjectionTransaction {
     let connection: Connection
+    /// The INSERT statements `put` has used in this transaction.
+    private var inserts: [InsertKey: Statement] = [:]
 
     init(connection: Connection) {
         self.connection = connection
@@ -204,12 +206,68 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         return try statement.step() ? statement.blob(at: 0) : nil
     }
 
+    /// The tables `put` writes, with their column counts.
+    private enum Table: Int {
+        case membership, tierHistory, retentionClients, retentionMonths, eligibility, fold
+
+        var name: String {
+            ["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility", "projection_fold"][rawValue]
+        }
+
+        var columns: Int { [14, 6, 6, 12, 6, 3][rawValue] }
+    }
+
+    private struct InsertKey: Hashable {
+        var table: Int
+        var rows: Int
+        var fresh: Bool
+    }
+
+    /// Rows of one table per INSERT at most: a client's months, eligibility and tier changes
+    /// go in one statement each (a statement's start and end cost more than a row's values).
+    private static let rowsPerInsert = 32
+
+    /// An INSERT of `rows` rows into `table`: plain into fresh tables (a rebuild writes each
+    /// client once; a second row would be a fault, and fails), replacing into live ones (a
+    /// catch-up rewrites the clients it touched). Kept for the transaction, so the SQL is
+    /// neither built nor looked up again.
+    private func insert(_ table: Table, rows: Int, into tables: ProjectionTables) throws -> Statement {
+        let key = InsertKey(table: table.rawValue, rows: rows, fresh: tables == .fresh)
+        if let statement = inserts[key] {
+            statement.reset()
+            return statement
+        }
+        let columns = table.columns
+        let values = (0..<rows).map { row in
+            "(" + (1...columns).map { "?\(row * columns + $0)" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
+        let verb = tables == .fresh ? "INSERT INTO" : "INSERT OR REPLACE INTO"
+        let statement = try connection.cached("\(verb) \(table.name)\(tables == .fresh ? "__new" : "") VALUES \(values)")
+        inserts[key] = statement
+        return statement
+    }
+
+    /// Binds `records` in groups of at most `rowsPerInsert`, each group one INSERT; `bind`
+    /// binds one record from the given first parameter index.
+    private func insertAll<Record>(
+        _ records: [Record], into table: Table, _ tables: ProjectionTables, _ bind: (Statement, Record, Int32) -> Void
+    ) throws {
+        var start = 0
+        while start < records.count {
+            let end = min(records.count, start + Self.rowsPerInsert)
+            let statement = try insert(table, rows: end - start, into: tables)
+            for (offset, record) in records[start..<end].enumerated() {
+                bind(statement, record, Int32(offset * table.columns + 1))
+            }
+            try statement.run()
+            start = end
+        }
+    }
+
     func put(_ rows: ClientRows, into tables: ProjectionTables) throws {
-        let suffix = tables == .fresh ? "__new" : ""
         let client = rows.membership.client
         let m = rows.membership
-        let membership = try connection.cached(
-            "INSERT OR REPLACE INTO membership\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
+        let membership = try insert(.membership, rows: 1, into: tables)
         membership.bind(client, at: 1)
         membership.bind(m.tier, at: 2)
         membership.bind(m.tierSince, at: 3)
@@ -233,18 +291,16 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
             stale.bind(rows.tierHistoryFrom, at: 2)
             try stale.run()
         }
-        let history = try connection.cached("INSERT OR REPLACE INTO membership_tier_history\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        for change in rows.tierHistory {
-            history.bind(client, at: 1)
-            history.bind(change.at, at: 2)
-            history.bind(change.from, at: 3)
-            history.bind(change.to, at: 4)
-            history.bind(change.reason, at: 5)
-            history.bind(change.seq, at: 6)
-            try history.run()
+        try insertAll(rows.tierHistory, into: .tierHistory, tables) { statement, change, at in
+            statement.bind(client, at: at)
+            statement.bind(change.at, at: at + 1)
+            statement.bind(change.from, at: at + 2)
+            statement.bind(change.to, at: at + 3)
+            statement.bind(change.reason, at: at + 4)
+            statement.bind(change.seq, at: at + 5)
         }
 
-        let retention = try connection.cached("INSERT OR REPLACE INTO retention_clients\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        let retention = try insert(.retentionClients, rows: 1, into: tables)
         let r = rows.retention
         retention.bind(client, at: 1)
         bind(retention, r.registeredDay, at: 2)
@@ -254,36 +310,31 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         retention.bind(ListText.text(r.reactivationDays), at: 6)
         try retention.run()
 
-        let month = try connection.cached(
-            "INSERT OR REPLACE INTO retention_months\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
-        for row in rows.months {
-            month.bind(client, at: 1)
-            month.bind(row.month, at: 2)
-            month.bind(row.activeDays, at: 3)
-            month.bind(row.activities, at: 4)
-            month.bind(row.tradedCents, at: 5)
-            month.bind(row.purchasedCents, at: 6)
-            month.bind(row.depositedCents, at: 7)
-            month.bind(row.withdrawnCents, at: 8)
-            month.bind(row.promoters, at: 9)
-            month.bind(row.passives, at: 10)
-            month.bind(row.detractors, at: 11)
-            month.bind(row.daily, at: 12)
-            try month.run()
+        try insertAll(rows.months, into: .retentionMonths, tables) { statement, row, at in
+            statement.bind(client, at: at)
+            statement.bind(row.month, at: at + 1)
+            statement.bind(row.activeDays, at: at + 2)
+            statement.bind(row.activities, at: at + 3)
+            statement.bind(row.tradedCents, at: at + 4)
+            statement.bind(row.purchasedCents, at: at + 5)
+            statement.bind(row.depositedCents, at: at + 6)
+            statement.bind(row.withdrawnCents, at: at + 7)
+            statement.bind(row.promoters, at: at + 8)
+            statement.bind(row.passives, at: at + 9)
+            statement.bind(row.detractors, at: at + 10)
+            statement.bind(row.daily, at: at + 11)
         }
 
-        let eligibility = try connection.cached("INSERT OR REPLACE INTO eligibility\(suffix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        for row in rows.eligibility {
-            eligibility.bind(client, at: 1)
-            eligibility.bind(row.product, at: 2)
-            eligibility.bind(row.eligible ? 1 : 0, at: 3)
-            eligibility.bind(ListText.text(row.failedChecks), at: 4)
-            eligibility.bind(row.riskValidUntil, at: 5)
-            eligibility.bind(m.asOf, at: 6)
-            try eligibility.run()
+        try insertAll(rows.eligibility, into: .eligibility, tables) { statement, row, at in
+            statement.bind(client, at: at)
+            statement.bind(row.product, at: at + 1)
+            statement.bind(row.eligible ? 1 : 0, at: at + 2)
+            statement.bind(ListText.text(row.failedChecks), at: at + 3)
+            statement.bind(row.riskValidUntil, at: at + 4)
+            statement.bind(m.asOf, at: at + 5)
         }
 
-        let snapshot = try connection.cached("INSERT OR REPLACE INTO projection_fold\(suffix) VALUES (?1, ?2, ?3)")
+        let snapshot = try insert(.fold, rows: 1, into: tables)
         snapshot.bind(client, at: 1)
         snapshot.bind(rows.foldVersion, at: 2)
         snapshot.bind(rows.foldSnapshot, at: 3)

@@ -90,16 +90,6 @@ public protocol EventStore: AnyObject {
     /// in position order, as lent bytes: the fast path of replays and rebuilds.
     func replay(category: String, after position: Int64, through head: Int64, _ body: (StoredEventBytes) throws -> Void) throws
 
-    /// Calls `body` with the events up to `head` of the category's streams whose ids (the
-    /// name after "category/") are at least `from` and, when `before` is given, less than it,
-    /// in the order `streamIds(category:)` lists them: stream after stream, each in version
-    /// order, as lent bytes. A rebuild over very many clients folds one range of clients at a
-    /// time and so reads each event once, through the (stream, version) index, instead of the
-    /// whole log once per range.
-    func replay(
-        category: String, idsFrom from: String, before: String?, through head: Int64, _ body: (StoredEventBytes) throws -> Void
-    ) throws
-
     /// Calls `body` with every event's chain fields as bytes (lent for the call), with a
     /// number for its stream that is stable during the scan, and its stored hash, in position
     /// order until `body` returns false: the fast path of an audit.

@@ -2,11 +2,23 @@
 /// backend; the values never contain quotes or commas.
 public enum ListText {
     public static func text(_ strings: [String]) -> String {
-        "[" + strings.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+        var text = "["
+        for (index, string) in strings.enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            text += string
+            text += "\""
+        }
+        return text + "]"
     }
 
     public static func text(_ integers: [Int64]) -> String {
-        "[" + integers.map(String.init).joined(separator: ",") + "]"
+        var text = "["
+        for (index, integer) in integers.enumerated() {
+            if index > 0 { text += "," }
+            text += String(integer)
+        }
+        return text + "]"
     }
 
     public static func strings(_ text: String) -> [String] {
