@@ -123,8 +123,8 @@ enum LogReplay {
         var chunk = RawChunk()
         chunk.rows.reserveCapacity(chunkSize)
         // Client ids and event types, worked out once per stream and per type.
-        var clientIds: [Int64: String] = [:]
-        var types: [Int64: EventType] = [:]
+        var clientIds = DenseMap<String>()
+        var types = DenseMap<EventType>()
         func each(_ row: StoredEventBytes) throws {
             let type: EventType
             if let known = types[row.typeKey] {

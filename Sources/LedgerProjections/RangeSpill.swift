@@ -37,8 +37,8 @@ final class RangeSpill: @unchecked Sendable {
 
     /// Reads the client events of `log` through `head`, in position order, into the ranges' files.
     func fill(from log: any EventStore, through head: Int64) throws {
-        var bucketOfStream: [Int64: Int32] = [:]
-        var typeIndex: [Int64: UInt8] = [:]
+        var bucketOfStream = DenseMap<Int32>()
+        var typeIndex = DenseMap<UInt8>()
         let types = EventType.allCases
         let prefixLength = "client/".count
         try log.replay(category: "client", after: 0, through: head) { row in

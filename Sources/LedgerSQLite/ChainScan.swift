@@ -173,12 +173,9 @@ private struct ChainReader {
     let catalog: Catalog
     let connection: Connection
     /// Names by id: streams, event types and rules versions have small dense ids.
-    var streams: [[UInt8]?] = []
-    var types: [[UInt8]?] = []
-    var rules: [[UInt8]?] = []
-    var otherStreams: [Int64: [UInt8]] = [:]
-    var otherTypes: [Int64: [UInt8]] = [:]
-    var otherRules: [Int64: [UInt8]] = [:]
+    var streams = DenseMap<[UInt8]>()
+    var types = DenseMap<[UInt8]>()
+    var rules = DenseMap<[UInt8]>()
 
     init(_ handles: Handles) {
         statement = handles.statement
@@ -232,15 +229,15 @@ private struct ChainReader {
         chunk.add(ChainChunk.Numbers(
             position: position, streamKey: streamId, version: s.int64(at: 2), schemaVersion: s.int64(at: 5),
             occurredMs: s.int64(at: 6), recordedMs: s.int64(at: 7), flags: flags))
-        chunk.append(try Self.name(streamId, .stream, &streams, &otherStreams, catalog: catalog, connection: connection))
-        chunk.append(try Self.name(s.int64(at: 4), .type, &types, &otherTypes, catalog: catalog, connection: connection))
+        chunk.append(try Self.name(streamId, .stream, &streams, catalog: catalog, connection: connection))
+        chunk.append(try Self.name(s.int64(at: 4), .type, &types, catalog: catalog, connection: connection))
         s.withBytes(at: 3) { chunk.append($0) }
         s.withBytes(at: 8) { chunk.append($0) }
         // Explicit metadata, or a derived decision's correlation (empty when it is the cause).
         s.withBytes(at: derived ? 10 : 9) { chunk.append($0) }
         if derived {
             append(cause, to: &chunk)
-            chunk.append(try Self.name(s.int64(at: 12), .rules, &rules, &otherRules, catalog: catalog, connection: connection))
+            chunk.append(try Self.name(s.int64(at: 12), .rules, &rules, catalog: catalog, connection: connection))
         } else {
             chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
             chunk.append(UnsafeRawBufferPointer(start: nil, count: 0))
@@ -309,22 +306,13 @@ private struct ChainReader {
         }
     }
 
-    /// The name of a catalogue id: from a dense table for small ids, else from a dictionary,
-    /// looked up once.
+    /// The name of a catalogue id, looked up once.
     static func name(
-        _ id: Int64, _ kind: Catalog.Kind, _ dense: inout [[UInt8]?], _ others: inout [Int64: [UInt8]],
-        catalog: Catalog, connection: Connection
+        _ id: Int64, _ kind: Catalog.Kind, _ known: inout DenseMap<[UInt8]>, catalog: Catalog, connection: Connection
     ) throws -> [UInt8] {
-        guard id >= 0, id < 1 << 26 else {
-            if let known = others[id] { return known }
-            let bytes = Array((try catalog.name(of: id, kind, on: connection) ?? "").utf8)
-            others[id] = bytes
-            return bytes
-        }
-        if id >= dense.count { dense.append(contentsOf: repeatElement(nil, count: Int(id) - dense.count + 1)) }
-        if let known = dense[Int(id)] { return known }
+        if let name = known[id] { return name }
         let bytes = Array((try catalog.name(of: id, kind, on: connection) ?? "").utf8)
-        dense[Int(id)] = bytes
+        known[id] = bytes
         return bytes
     }
 }
@@ -400,7 +388,7 @@ extension ChainReader {
             let idIsBlob = s.isBlob(at: 3)
             if s.isNull(at: 9) {
                 let cause = s.isNull(at: 11) ? Cause.missing : try self.cause(at: s.int64(at: 11))
-                let rulesVersion = try Self.name(s.int64(at: 12), .rules, &rules, &otherRules, catalog: catalog, connection: connection)
+                let rulesVersion = try Self.name(s.int64(at: 12), .rules, &rules, catalog: catalog, connection: connection)
                 let hasCorrelation = !s.isNull(at: 10)
                 s.withStoredBytes(at: 10) { correlation in
                     rulesVersion.withUnsafeBytes { rules in
@@ -416,8 +404,8 @@ extension ChainReader {
                 remember(id, isBlob: idIsBlob, at: position)
             }
             text.setMoments(occurredMs: s.int64(at: 6), recordedMs: s.int64(at: 7))
-            let stream = try Self.name(streamId, .stream, &streams, &otherStreams, catalog: catalog, connection: connection)
-            let type = try Self.name(s.int64(at: 4), .type, &types, &otherTypes, catalog: catalog, connection: connection)
+            let stream = try Self.name(streamId, .stream, &streams, catalog: catalog, connection: connection)
+            let type = try Self.name(s.int64(at: 4), .type, &types, catalog: catalog, connection: connection)
             let version = s.int64(at: 2), schemaVersion = s.int64(at: 5)
             let keepGoing = try stream.withUnsafeBytes { stream in try type.withUnsafeBytes { type in
                 try s.withStoredBytes(at: 8) { data in

@@ -252,7 +252,9 @@ public final class SQLiteEventStore: EventStore {
         try mapped {
             try catalog.loadAllStreams(on: connection)
             let prefix = category + "/"
-            var inCategory: [Int64: Bool] = [:]
+            // Each stream's name, or nil for a stream of another category; each type's name.
+            var streams = DenseMap<String?>()
+            var types = DenseMap<String>()
             let statement = try connection.prepare(
                 """
                 SELECT position, stream_id, type_id, schema_version, occurred_ms, data FROM log
@@ -263,39 +265,36 @@ public final class SQLiteEventStore: EventStore {
             while try statement.step() {
                 let streamId = statement.int64(at: 1)
                 let stream: String
-                if let known = inCategory[streamId] {
-                    guard known, let name = try catalog.name(of: streamId, .stream, on: connection) else { continue }
-                    stream = name
+                if let known = streams[streamId] {
+                    guard let known else { continue }
+                    stream = known
                 } else {
                     guard let name = try catalog.name(of: streamId, .stream, on: connection) else {
                         throw StorageError.corrupt("position \(statement.int64(at: 0)): stream \(streamId) is not in the catalogue")
                     }
                     let belongs = name.hasPrefix(prefix)
-                    inCategory[streamId] = belongs
+                    streams[streamId] = .some(belongs ? name : nil)
                     guard belongs else { continue }
                     stream = name
                 }
-                try lendReplayRow(statement, stream: stream, streamId: streamId, to: body)
+                let typeId = statement.int64(at: 2)
+                let type: String
+                if let known = types[typeId] {
+                    type = known
+                } else {
+                    guard let name = try catalog.name(of: typeId, .type, on: connection) else {
+                        throw StorageError.corrupt("position \(statement.int64(at: 0)): event type \(typeId) is not in the catalogue")
+                    }
+                    types[typeId] = name
+                    type = name
+                }
+                try statement.withBytes(at: 5) { data in
+                    try body(StoredEventBytes(
+                        position: statement.int64(at: 0), stream: stream, streamKey: streamId, type: type, typeKey: typeId,
+                        schemaVersion: statement.int(at: 3), occurredAt: Timestamp(millisecondsSinceEpoch: statement.int64(at: 4)),
+                        data: data))
+                }
             }
-        }
-    }
-}
-
-extension SQLiteEventStore {
-    /// Lends the current row of a replay statement (position, stream id, type id, schema
-    /// version, occurred_ms, data) to `body`, its stream already named.
-    private func lendReplayRow(
-        _ statement: Statement, stream: String, streamId: Int64, to body: (StoredEventBytes) throws -> Void
-    ) throws {
-        let typeId = statement.int64(at: 2)
-        guard let type = try catalog.name(of: typeId, .type, on: connection) else {
-            throw StorageError.corrupt("position \(statement.int64(at: 0)): event type \(typeId) is not in the catalogue")
-        }
-        try statement.withBytes(at: 5) { data in
-            try body(StoredEventBytes(
-                position: statement.int64(at: 0), stream: stream, streamKey: streamId, type: type, typeKey: typeId,
-                schemaVersion: statement.int(at: 3), occurredAt: Timestamp(millisecondsSinceEpoch: statement.int64(at: 4)),
-                data: data))
         }
     }
 }
