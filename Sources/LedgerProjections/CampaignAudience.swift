@@ -55,25 +55,12 @@ extension ClientSnapshot {
     public static func take(_ log: any EventStore, rules: Rules, asOf: Timestamp, through head: Int64? = nil) throws -> ClientSnapshot {
         try log.read {
             let end = try head ?? log.head().position
-            var index: [String: Int] = [:]
-            var folds: [ClientFold] = []
-            var events: Int64 = 0
-            let churned = rules.churnedAfterDays
+            let into = FoldAccumulator(rules: rules)
             try LogReplay.replay(log, after: 0, through: end) { event in
                 guard event.occurredAt <= asOf else { return }
-                let slot: Int
-                if let known = index[event.clientId] {
-                    slot = known
-                } else {
-                    slot = folds.count
-                    index[event.clientId] = slot
-                    folds.append(ClientFold(clientId: event.clientId, rules: rules))
-                }
-                folds[slot].apply(event.payload, at: event.occurredAt, churnedAfterDays: churned)
-                events += 1
+                into.apply(event)
             }
-            folds.sort { $0.state.clientId < $1.state.clientId }
-            return ClientSnapshot(asOf: asOf, folds: folds, events: events, head: end)
+            return ClientSnapshot(asOf: asOf, folds: into.sortedByClient(), events: into.applied, head: end)
         }
     }
 }

@@ -323,7 +323,7 @@ public final class ProjectionEngine {
 }
 
 /// The folds of a replay, in an array found through an index so that each is mutated in place.
-private final class FoldAccumulator: @unchecked Sendable {
+final class FoldAccumulator: @unchecked Sendable {
     private let rules: Rules
     private let churnedAfterDays: Int64
     private var index: [String: Int] = [:]
