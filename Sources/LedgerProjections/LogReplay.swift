@@ -201,7 +201,7 @@ struct Partition: Sendable, Equatable {
     var before: String?
 
     /// `count` ranges with about as many clients each, covering every id: cut at the ids of
-    /// `ids` (sorted as the store sorts them), the first open below and the last above.
+    /// `ids` (sorted, as `index(of:in:)` compares them), the first open below and the last above.
     static func split(_ ids: [String], into count: Int) -> [Partition] {
         let count = max(1, min(count, ids.count))
         let cuts = (1..<count).map { ids[$0 * ids.count / count] }
