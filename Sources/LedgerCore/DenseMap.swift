@@ -1,15 +1,17 @@
 /// Values by integer key, for keys handed out densely from 1 (a store's stream and event type
 /// ids): an array for keys from 0 to 2^26, a dictionary for any other. A replay or an audit
 /// looks a key up for every event; an array index costs a fraction of a hash lookup in a
-/// table of a million streams.
+/// table of a million streams. Inlinable, so that each module that uses it gets code
+/// specialized for its values (unspecialized, every lookup asked the runtime for type
+/// metadata: 4% of a rebuild's samples).
 public struct DenseMap<Value> {
-    private static var denseLimit: Int64 { 1 << 26 }
-    private var dense: [Value?] = []
-    private var others: [Int64: Value] = [:]
+    @usableFromInline static var denseLimit: Int64 { 1 << 26 }
+    @usableFromInline var dense: [Value?] = []
+    @usableFromInline var others: [Int64: Value] = [:]
 
-    public init() {}
+    @inlinable public init() {}
 
-    public subscript(key: Int64) -> Value? {
+    @inlinable public subscript(key: Int64) -> Value? {
         get {
             guard key >= 0, key < Self.denseLimit else { return others[key] }
             return key < dense.count ? dense[Int(key)] : nil
