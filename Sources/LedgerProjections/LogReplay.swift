@@ -28,6 +28,40 @@ struct RawChunk: Sendable {
     var data: [UInt8] = []
 }
 
+/// Gathers rows into chunks of `size`, handing each full chunk (and, at `finish`, the last)
+/// to `send`: the one way both the log's replay and a rebuild's range files cut their rows.
+struct ChunkBuilder {
+    private let size: Int
+    private var chunk = RawChunk()
+
+    init(size: Int) {
+        self.size = max(1, size)
+        chunk.rows.reserveCapacity(self.size)
+    }
+
+    mutating func add(
+        position: Int64, clientId: String, type: EventType, schemaVersion: Int, occurredAt: Timestamp,
+        data: UnsafeRawBufferPointer, _ send: (RawChunk) throws -> Void
+    ) throws {
+        let start = chunk.data.count
+        chunk.data.append(contentsOf: data)
+        chunk.rows.append(RawRow(
+            position: position, clientId: clientId, type: type, schemaVersion: schemaVersion, occurredAt: occurredAt,
+            dataStart: start, dataEnd: chunk.data.count))
+        guard chunk.rows.count == size else { return }
+        try send(chunk)
+        chunk = RawChunk()
+        chunk.rows.reserveCapacity(size)
+    }
+
+    /// Hands over the rows not yet sent, if any.
+    mutating func finish(_ send: (RawChunk) throws -> Void) throws {
+        guard !chunk.rows.isEmpty else { return }
+        try send(chunk)
+        chunk = RawChunk()
+    }
+}
+
 /// Reads the log from a position on, decoding payloads on a second thread while this one
 /// reads SQLite: decoding JSON, not reading SQLite, is what limits a replay.
 enum LogReplay {
@@ -120,8 +154,7 @@ enum LogReplay {
         _ log: any EventStore, after position: Int64, through head: Int64,
         _ send: (RawChunk) throws -> Void
     ) throws {
-        var chunk = RawChunk()
-        chunk.rows.reserveCapacity(chunkSize)
+        var chunks = ChunkBuilder(size: chunkSize)
         // Client ids and event types, worked out once per stream and per type.
         var clientIds = DenseMap<String>()
         var types = DenseMap<EventType>()
@@ -143,19 +176,12 @@ enum LogReplay {
                 clientId = String(row.stream.dropFirst(7))
                 clientIds[row.streamKey] = clientId
             }
-            let start = chunk.data.count
-            chunk.data.append(contentsOf: row.data)
-            chunk.rows.append(RawRow(
+            try chunks.add(
                 position: row.position, clientId: clientId, type: type, schemaVersion: row.schemaVersion,
-                occurredAt: row.occurredAt, dataStart: start, dataEnd: chunk.data.count))
-            if chunk.rows.count == chunkSize {
-                try send(chunk)
-                chunk = RawChunk()
-                chunk.rows.reserveCapacity(chunkSize)
-            }
+                occurredAt: row.occurredAt, data: row.data, send)
         }
         try log.replay(category: "client", after: position, through: head, each)
-        if !chunk.rows.isEmpty { try send(chunk) }
+        try chunks.finish(send)
     }
 
     private static func decode(_ chunk: RawChunk) throws -> [ReplayedEvent] {

@@ -88,9 +88,8 @@ final class RangeSpill: @unchecked Sendable {
         let bucket = buckets[index]
         defer { bucket.release() }
         let types = EventType.allCases
-        var names: [Int64: String] = [:]
-        var chunk = RawChunk()
-        chunk.rows.reserveCapacity(chunkSize)
+        var names = DenseMap<String>()
+        var chunks = ChunkBuilder(size: chunkSize)
         var read: Int64 = 0
         try bucket.forEachRecord { record, data in
             if record.type == Record.streamName {
@@ -100,20 +99,13 @@ final class RangeSpill: @unchecked Sendable {
             guard Int(record.type) < types.count, let clientId = names[record.streamKey] else {
                 throw StorageError.backend("the rebuild's temporary file of client range \(index + 1) is damaged at position \(record.position)")
             }
-            let start = chunk.data.count
-            chunk.data.append(contentsOf: data)
-            chunk.rows.append(RawRow(
+            try chunks.add(
                 position: record.position, clientId: clientId, type: types[Int(record.type)],
                 schemaVersion: Int(record.schemaVersion), occurredAt: Timestamp(millisecondsSinceEpoch: record.occurredMs),
-                dataStart: start, dataEnd: chunk.data.count))
+                data: data, send)
             read += 1
-            if chunk.rows.count == chunkSize {
-                try send(chunk)
-                chunk = RawChunk()
-                chunk.rows.reserveCapacity(chunkSize)
-            }
         }
-        if !chunk.rows.isEmpty { try send(chunk) }
+        try chunks.finish(send)
         guard read == bucket.events else {
             throw StorageError.backend("the rebuild's temporary file of client range \(index + 1) gave back \(read) of its \(bucket.events) events")
         }

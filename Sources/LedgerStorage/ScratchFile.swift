@@ -49,16 +49,9 @@ public final class ScratchFile {
             throw StorageError.backend("cannot read \(holding) back: nothing was written to their temporary file")
         }
         var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        try bytes.withUnsafeMutableBytes { raw in
-            while done < count {
-                let result = pread(descriptor, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
-                if result < 0, errno == EINTR { continue }
-                guard result > 0 else {
-                    throw StorageError.backend("cannot read \(holding) back from their temporary file")
-                }
-                done += result
-            }
+        let got = try bytes.withUnsafeMutableBytes { try read(into: $0, at: offset) }
+        guard got == count else {
+            throw StorageError.backend("cannot read \(holding) back from their temporary file: it ends \(count - got) bytes short")
         }
         return bytes
     }
