@@ -97,6 +97,18 @@ struct RangeSpillTests {
         }
     }
 
+    @Test("a range read a second time is refused: its file is given back, and reading nothing is not taken for an empty range")
+    func secondReadRefused() throws {
+        try withTemporaryLedger { store in
+            try store.ledger(try defaultRules()).importLines(generatedBatches(seed: 3)[0])
+            let spill = RangeSpill(ranges: [Partition(from: "", before: nil)])
+            try spill.fill(from: store.log, through: try store.log.head().position)
+            #expect(spill.events > 0)
+            #expect(try spilledRows(spill, range: 0, chunkSize: 64).count == Int(spill.events))
+            #expect(throws: StorageError.self) { try spilledRows(spill, range: 0, chunkSize: 64) }
+        }
+    }
+
     @Test("a client id falls in the one range that holds it")
     func rangeIndex() {
         let ids = ["C001", "C002", "C010", "C100", "C101", "D", "a"]
