@@ -4,24 +4,24 @@
 public struct BinaryWriter {
     /// The bytes, in memory of the writer's own: a snapshot is millions of small integers,
     /// and appending them to an array one byte at a time was most of its encoding time.
-    private final class Storage {
-        var pointer: UnsafeMutablePointer<UInt8>
-        var count = 0
-        var capacity: Int
+    @usableFromInline final class Storage {
+        @usableFromInline @exclusivity(unchecked) var pointer: UnsafeMutablePointer<UInt8>
+        @usableFromInline @exclusivity(unchecked) var count = 0
+        @usableFromInline @exclusivity(unchecked) var capacity: Int
 
-        init(capacity: Int) {
+        @usableFromInline init(capacity: Int) {
             self.capacity = max(capacity, 16)
             pointer = .allocate(capacity: self.capacity)
         }
 
-        func copy() -> Storage {
+        @usableFromInline func copy() -> Storage {
             let copy = Storage(capacity: capacity)
             copy.pointer.update(from: pointer, count: count)
             copy.count = count
             return copy
         }
 
-        func grow(toHold needed: Int) {
+        @usableFromInline func grow(toHold needed: Int) {
             var size = capacity
             while size < needed { size *= 2 }
             let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
@@ -34,7 +34,7 @@ public struct BinaryWriter {
         deinit { pointer.deallocate() }
     }
 
-    private var storage: Storage
+    @usableFromInline var storage: Storage
 
     /// Everything written so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage.pointer, count: storage.count)) }
@@ -59,13 +59,13 @@ public struct BinaryWriter {
 
     /// Room for `more` bytes, in storage of this writer alone (a copy of the writer keeps
     /// what it had).
-    private mutating func reserve(_ more: Int) -> Storage {
+    @inlinable mutating func reserve(_ more: Int) -> Storage {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
         if storage.count + more > storage.capacity { storage.grow(toHold: storage.count + more) }
         return storage
     }
 
-    private mutating func append(_ byte: UInt8) {
+    @inlinable mutating func append(_ byte: UInt8) {
         let storage = reserve(1)
         storage.pointer[storage.count] = byte
         storage.count += 1
@@ -78,7 +78,7 @@ public struct BinaryWriter {
         storage.count += buffer.count
     }
 
-    public mutating func int(_ value: Int64) {
+    @inlinable public mutating func int(_ value: Int64) {
         var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
         let storage = reserve(10)
         var at = storage.pointer + storage.count
@@ -91,9 +91,9 @@ public struct BinaryWriter {
         storage.count = at - storage.pointer + 1
     }
 
-    public mutating func int(_ value: Int) { int(Int64(value)) }
+    @inlinable public mutating func int(_ value: Int) { int(Int64(value)) }
 
-    public mutating func bool(_ value: Bool) { append(value ? 1 : 0) }
+    @inlinable public mutating func bool(_ value: Bool) { append(value ? 1 : 0) }
 
     public mutating func string(_ value: String) {
         var text = value
@@ -103,9 +103,9 @@ public struct BinaryWriter {
         }
     }
 
-    public mutating func timestamp(_ value: Timestamp) { int(value.millisecondsSinceEpoch) }
+    @inlinable public mutating func timestamp(_ value: Timestamp) { int(value.millisecondsSinceEpoch) }
 
-    public mutating func optional<T>(_ value: T?, _ write: (inout BinaryWriter, T) -> Void) {
+    @inlinable public mutating func optional<T>(_ value: T?, _ write: (inout BinaryWriter, T) -> Void) {
         if let value {
             append(1)
             write(&self, value)
@@ -117,8 +117,8 @@ public struct BinaryWriter {
 
 /// Reads what `BinaryWriter` wrote; any inconsistency throws.
 public struct BinaryReader {
-    private let bytes: [UInt8]
-    private var index = 0
+    @usableFromInline let bytes: [UInt8]
+    @usableFromInline var index = 0
 
     public struct Malformed: Error, Sendable {
         public init() {}
@@ -130,7 +130,7 @@ public struct BinaryReader {
 
     public var isAtEnd: Bool { index == bytes.count }
 
-    public mutating func int() throws -> Int64 {
+    @inlinable public mutating func int() throws -> Int64 {
         if index < bytes.count, bytes[index] < 0x80 {
             let result = UInt64(bytes[index])
             index += 1
@@ -150,13 +150,13 @@ public struct BinaryReader {
         return value
     }
 
-    public mutating func count() throws -> Int {
+    @inlinable public mutating func count() throws -> Int {
         let value = try int()
         guard value >= 0, value <= Int64(bytes.count) else { throw Malformed() }
         return Int(value)
     }
 
-    public mutating func bool() throws -> Bool {
+    @inlinable public mutating func bool() throws -> Bool {
         guard index < bytes.count, bytes[index] <= 1 else { throw Malformed() }
         index += 1
         return bytes[index - 1] == 1
@@ -169,9 +169,9 @@ public struct BinaryReader {
         return String(decoding: bytes[index..<(index + length)], as: UTF8.self)
     }
 
-    public mutating func timestamp() throws -> Timestamp { Timestamp(millisecondsSinceEpoch: try int()) }
+    @inlinable public mutating func timestamp() throws -> Timestamp { Timestamp(millisecondsSinceEpoch: try int()) }
 
-    public mutating func optional<T>(_ read: (inout BinaryReader) throws -> T) throws -> T? {
+    @inlinable public mutating func optional<T>(_ read: (inout BinaryReader) throws -> T) throws -> T? {
         try bool() ? read(&self) : nil
     }
 
