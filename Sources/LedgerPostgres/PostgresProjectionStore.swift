@@ -31,7 +31,7 @@ final class PostgresProjectionStore: ProjectionStore {
 
     func install() throws {
         guard !store.isReadOnly else { return }
-        try PostgresMigrator.migrate([PostgresSchema.projections], on: session, at: store.clock.now())
+        try PostgresMigrator.migrate(PostgresSchema.projectionMigrations, on: session, at: store.clock.now())
     }
 
     func checkpoints() throws -> [ProjectionCheckpoint] {
@@ -293,19 +293,22 @@ final class PostgresProjectionTransaction: ProjectionTransaction {
                     months.map { ByteBuffer(bytes: $0.1.daily) }))
         }
 
-        let eligibility = all.flatMap { rows in rows.eligibility.map { (rows.membership.client, rows.membership.asOf, $0) } }
+        // A row that comes out the same is left as it is (no new row version to vacuum).
+        let eligibility = all.flatMap { rows in rows.eligibility.map { (rows.membership.client, $0) } }
         if !eligibility.isEmpty {
             try session.execute(
                 """
-                INSERT INTO eligibility\(suffix)
-                SELECT c1, c2, c3, c4, nullif(c5, \(Nullable.textSQL)), c6
-                FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[], $6::text[]) AS u(c1, c2, c3, c4, c5, c6)
+                INSERT INTO eligibility\(suffix) AS e
+                SELECT c1, c2, c3, c4, nullif(c5, \(Nullable.textSQL))
+                FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[]) AS u(c1, c2, c3, c4, c5)
                 ON CONFLICT (client, product) DO UPDATE SET eligible = EXCLUDED.eligible,
-                    failed_checks = EXCLUDED.failed_checks, risk_valid_until = EXCLUDED.risk_valid_until, as_of = EXCLUDED.as_of
+                    failed_checks = EXCLUDED.failed_checks, risk_valid_until = EXCLUDED.risk_valid_until
+                WHERE (e.eligible, e.failed_checks, e.risk_valid_until)
+                    IS DISTINCT FROM (EXCLUDED.eligible, EXCLUDED.failed_checks, EXCLUDED.risk_valid_until)
                 """,
                 try PostgresBindings(
-                    eligibility.map(\.0), eligibility.map(\.2.product), eligibility.map(\.2.eligible),
-                    eligibility.map { ListText.text($0.2.failedChecks) }, Nullable.texts(eligibility.map(\.2.riskValidUntil)), eligibility.map(\.1)))
+                    eligibility.map(\.0), eligibility.map(\.1.product), eligibility.map(\.1.eligible),
+                    eligibility.map { ListText.text($0.1.failedChecks) }, Nullable.texts(eligibility.map(\.1.riskValidUntil))))
         }
 
         try session.execute(

@@ -138,16 +138,28 @@ enum PostgresSchema {
             return """
                 CREATE TABLE \(name)(
                     client text NOT NULL, product text NOT NULL, eligible boolean NOT NULL,
-                    failed_checks text NOT NULL, risk_valid_until text, as_of text NOT NULL, \(key) (client, product))
+                    failed_checks text NOT NULL, risk_valid_until text, \(key) (client, product))
                 """
         default:  // projection_fold
             return "CREATE TABLE \(name)(client text, version bigint NOT NULL, snapshot bytea NOT NULL, \(key) (client))"
         }
     }
 
+    /// The tables as the first projections migration made them (a shipped migration never
+    /// changes; the later ones bring them to what `createProjection` makes today).
+    private static func createProjectionAsShipped(_ table: String) -> String {
+        guard table == "eligibility" else { return createProjection(table, as: table) }
+        return """
+            CREATE TABLE eligibility(
+                client text NOT NULL, product text NOT NULL, eligible boolean NOT NULL,
+                failed_checks text NOT NULL, risk_valid_until text, as_of text NOT NULL,
+                CONSTRAINT eligibility_pkey PRIMARY KEY (client, product))
+            """
+    }
+
     static let projections = PostgresMigration(
         name: "0101_projections",
-        statements: projectionTables.map { createProjection($0, as: $0) } + [
+        statements: projectionTables.map { createProjectionAsShipped($0) } + [
             "CREATE INDEX eligibility_by_product ON eligibility(product, eligible)",
             """
             CREATE TABLE projection_checkpoints(
@@ -159,6 +171,14 @@ enum PostgresSchema {
             """,
         ])
 
+    /// An eligibility row's moment was the membership row's `as_of` over again, and never
+    /// read: without it, a catch-up leaves a client's unchanged eligibility rows as they are.
+    static let eligibilityWithoutMoment = PostgresMigration(
+        name: "0102_eligibility_without_as_of", statements: ["ALTER TABLE eligibility DROP COLUMN as_of"])
+
+    /// The projections' migrations, in order.
+    static let projectionMigrations = [projections, eligibilityWithoutMoment]
+
     static let accessTokens = PostgresMigration(name: "0201_access_tokens", statements: [
         """
         CREATE TABLE access_tokens(
@@ -167,7 +187,7 @@ enum PostgresSchema {
         """,
     ])
 
-    static let allNames = Set((migrations + [projections, accessTokens]).map(\.name))
+    static let allNames = Set((migrations + projectionMigrations + [accessTokens]).map(\.name))
 }
 
 /// Applies migrations in order, each in its own transaction under the ledger's migration lock

@@ -48,8 +48,7 @@ enum ProjectionSchema {
             return """
                 CREATE TABLE \(name)(
                     client TEXT NOT NULL, product TEXT NOT NULL, eligible INTEGER NOT NULL,
-                    failed_checks TEXT NOT NULL, risk_valid_until TEXT, as_of TEXT NOT NULL,
-                    PRIMARY KEY (client, product))
+                    failed_checks TEXT NOT NULL, risk_valid_until TEXT, PRIMARY KEY (client, product))
                 """
         default:  // projection_fold
             return """
@@ -59,10 +58,22 @@ enum ProjectionSchema {
         }
     }
 
+    /// The tables as the first migration made them (a shipped migration never changes; the
+    /// later ones bring the tables to what `create` makes today).
+    private static func createAsShipped(_ table: String) -> String {
+        guard table == "eligibility" else { return create(table, as: table) }
+        return """
+            CREATE TABLE eligibility(
+                client TEXT NOT NULL, product TEXT NOT NULL, eligible INTEGER NOT NULL,
+                failed_checks TEXT NOT NULL, risk_valid_until TEXT, as_of TEXT NOT NULL,
+                PRIMARY KEY (client, product))
+            """
+    }
+
     static let migration = Migration(
         name: "0101_projections",
         sql: (["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility", "projection_fold"]
-            .map { create($0, as: $0) + ";" } + [
+            .map { createAsShipped($0) + ";" } + [
                 """
                 CREATE INDEX eligibility_by_product ON eligibility(product, eligible);
                 CREATE TABLE projection_checkpoints(
@@ -73,5 +84,10 @@ enum ProjectionSchema {
                 """,
             ]).joined(separator: "\n"))
 
-    static let migrations = [migration]
+    /// An eligibility row's moment was the membership row's `as_of` over again, and never
+    /// read: without it, a catch-up leaves a client's unchanged eligibility rows as they are.
+    static let eligibilityWithoutMoment = Migration(
+        name: "0102_eligibility_without_as_of", sql: "ALTER TABLE eligibility DROP COLUMN as_of;")
+
+    static let migrations = [migration, eligibilityWithoutMoment]
 }

@@ -214,7 +214,46 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
             ["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility", "projection_fold"][rawValue]
         }
 
-        var columns: Int { [14, 6, 6, 12, 6, 3][rawValue] }
+        var columns: Int { columnNames.count }
+
+        /// The columns in the order `put` binds them.
+        var columnNames: [String] {
+            switch self {
+            case .membership:
+                return ["client", "tier", "tier_since", "rules_tier", "points_available", "points_expiring_90d",
+                        "points_lifetime", "points_qualifying", "points_redeemed", "points_expired", "points_adjusted",
+                        "net_assets_cents", "offboarded", "as_of"]
+            case .tierHistory: return ["client", "at", "from_tier", "to_tier", "reason", "seq"]
+            case .retentionClients:
+                return ["client", "registered_day", "first_activity_day", "last_activity_day", "offboarded_day", "reactivation_days"]
+            case .retentionMonths:
+                return ["client", "month", "active_days", "activities", "traded_cents", "purchased_cents", "deposited_cents",
+                        "withdrawn_cents", "promoters", "passives", "detractors", "daily"]
+            case .eligibility: return ["client", "product", "eligible", "failed_checks", "risk_valid_until"]
+            case .fold: return ["client", "version", "snapshot"]
+            }
+        }
+
+        /// The primary key's columns.
+        var keyNames: [String] {
+            switch self {
+            case .tierHistory: return ["client", "seq"]
+            case .retentionMonths: return ["client", "month"]
+            case .eligibility: return ["client", "product"]
+            default: return ["client"]
+            }
+        }
+
+        /// What a catch-up's write does with a row already there: the new values, and only
+        /// when one of them differs, so that SQLite leaves an unchanged row's pages alone (a
+        /// client's eligibility for most products rarely changes with one more fact).
+        var upsert: String {
+            let keys = keyNames
+            let others = columnNames.filter { !keys.contains($0) }
+            return " ON CONFLICT(\(keys.joined(separator: ", "))) DO UPDATE SET "
+                + others.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+                + " WHERE " + others.map { "\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
+        }
     }
 
     private struct InsertKey: Hashable {
@@ -228,9 +267,9 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
     private static let rowsPerInsert = 32
 
     /// An INSERT of `rows` rows into `table`: plain into fresh tables (a rebuild writes each
-    /// client once; a second row would be a fault, and fails), replacing into live ones (a
-    /// catch-up rewrites the clients it touched). Kept for the transaction, so the SQL is
-    /// neither built nor looked up again.
+    /// client once; a second row would be a fault, and fails), an upsert into live ones (a
+    /// catch-up writes again the clients it touched, and leaves alone the rows that come out
+    /// the same). Kept for the transaction, so the SQL is neither built nor looked up again.
     private func insert(_ table: Table, rows: Int, into tables: ProjectionTables) throws -> Statement {
         let key = InsertKey(table: table.rawValue, rows: rows, fresh: tables == .fresh)
         if let statement = inserts[key] {
@@ -241,8 +280,11 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         let values = (0..<rows).map { row in
             "(" + (1...columns).map { "?\(row * columns + $0)" }.joined(separator: ", ") + ")"
         }.joined(separator: ", ")
-        let verb = tables == .fresh ? "INSERT INTO" : "INSERT OR REPLACE INTO"
-        let statement = try connection.cached("\(verb) \(table.name)\(tables == .fresh ? "__new" : "") VALUES \(values)")
+        let names = "(" + table.columnNames.joined(separator: ", ") + ")"
+        let statement = try connection.cached(
+            tables == .fresh
+                ? "INSERT INTO \(table.name)__new\(names) VALUES \(values)"
+                : "INSERT INTO \(table.name)\(names) VALUES \(values)\(table.upsert)")
         inserts[key] = statement
         return statement
     }
@@ -331,7 +373,6 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
             statement.bind(row.eligible ? 1 : 0, at: at + 2)
             statement.bind(ListText.text(row.failedChecks), at: at + 3)
             statement.bind(row.riskValidUntil, at: at + 4)
-            statement.bind(m.asOf, at: at + 5)
         }
 
         let snapshot = try insert(.fold, rows: 1, into: tables)

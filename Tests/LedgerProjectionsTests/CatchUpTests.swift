@@ -305,4 +305,74 @@ struct CatchUpTests {
             #expect(after.tables == before.tables)
         }
     }
+
+    @Test("a catch-up writes the rows of a client that changed and leaves its unchanged rows alone")
+    func catchUpLeavesUnchangedRowsAlone() throws {
+        try withTemporaryLedger { store in
+            let rules = try defaultRules()
+            let ledger = store.ledger(rules)
+            let engine = try store.engine(rules, asOf: generatedAsOf)
+            try ledger.importLines([
+                #"{"type":"ClientRegistered","clientId":"C1","occurredAt":"2025-01-02T00:00:00Z","data":{"name":"A","segment":"retail","investorType":"ordinary","branch":"SH"}}"#,
+                #"{"type":"ClientRegistered","clientId":"C2","occurredAt":"2025-01-02T00:00:00Z","data":{"name":"B","segment":"retail","investorType":"ordinary","branch":"SH"}}"#,
+            ])
+            try engine.rebuild()
+            // Every row a statement inserts or really updates, by table (temporary triggers,
+            // on this connection only: the engine writes through it).
+            let connection = store.log.connection
+            try connection.execute("CREATE TEMP TABLE written(name TEXT NOT NULL)")
+            for table in ["membership", "eligibility", "retention_clients"] {
+                try connection.execute("""
+                    CREATE TEMP TRIGGER \(table)_inserted AFTER INSERT ON main.\(table) BEGIN INSERT INTO written VALUES ('\(table)'); END;
+                    CREATE TEMP TRIGGER \(table)_updated AFTER UPDATE ON main.\(table) BEGIN INSERT INTO written VALUES ('\(table)'); END;
+                    """)
+            }
+            func written(_ table: String) throws -> Int64 {
+                try connection.scalarInt("SELECT count(*) FROM written WHERE name = ?", [table])
+            }
+
+            // A deposit too small to change any eligibility check: C1's membership and
+            // retention rows change, its six eligibility rows come out the same.
+            try ledger.importLines([#"{"type":"FundsDeposited","clientId":"C1","occurredAt":"2025-02-01T00:00:00Z","data":{"amount":1000.00}}"#])
+            try engine.catchUp()
+            #expect(try written("membership") == 1)
+            #expect(try written("retention_clients") == 1)
+            #expect(try written("eligibility") == 0)
+
+            // A risk assessment changes them: every product's failed checks lose "no assessment".
+            try connection.execute("DELETE FROM written")
+            try ledger.importLines([#"{"type":"RiskAssessed","clientId":"C1","occurredAt":"2025-03-01T00:00:00Z","data":{"level":"C3","score":55}}"#])
+            try engine.catchUp()
+            #expect(try written("eligibility") == Int64(rules.products.count))
+            #expect(try written("retention_clients") == 0, "an assessment is no activity: the retention row is the same")
+
+            let incremental = try dumpProjections(connection)
+            try engine.rebuild()
+            let rebuilt = try dumpProjections(connection)
+            #expect(incremental == rebuilt, "\(incremental.firstDifference(from: rebuilt) ?? "")")
+        }
+    }
+
+    @Test("a ledger whose eligibility rows still carry their own as_of loses the column on opening, and catches up")
+    func eligibilityMomentMigrated() throws {
+        try withTemporaryLedger { store in
+            let rules = try defaultRules()
+            let ledger = store.ledger(rules)
+            try ledger.importLines(generatedBatches(seed: 3)[0])
+            try store.engine(rules, asOf: generatedAsOf).rebuild()
+            // Back to the table as the first projections migration made it.
+            let connection = store.log.connection
+            try connection.execute("ALTER TABLE eligibility ADD COLUMN as_of TEXT NOT NULL DEFAULT ''")
+            try connection.execute("DELETE FROM schema_migrations WHERE name = '0102_eligibility_without_as_of'")
+
+            let engine = try store.engine(rules, asOf: generatedAsOf)
+            let columns = try connection.scalarInt("SELECT count(*) FROM pragma_table_info('eligibility') WHERE name = 'as_of'")
+            #expect(columns == 0)
+            try ledger.importLines(generatedBatches(seed: 3)[1])
+            try engine.catchUp()
+            let incremental = try dumpProjections(connection)
+            try engine.rebuild()
+            #expect(incremental == (try dumpProjections(connection)))
+        }
+    }
 }

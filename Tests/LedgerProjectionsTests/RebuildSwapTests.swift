@@ -185,7 +185,8 @@ struct RebuildSwapTests {
                     let members = try connection.scalarInt("SELECT count(*) FROM membership")
                     let matching = try connection.scalarInt("SELECT count(*) FROM membership WHERE as_of = ?", [asOf])
                     let lifetime = try connection.scalarInt("SELECT coalesce(sum(points_lifetime), 0) FROM membership")
-                    let eligibility = try connection.scalarInt("SELECT count(*) FROM eligibility WHERE as_of = ?", [asOf])
+                    let eligibility = try connection.scalarInt(
+                        "SELECT count(*) FROM eligibility e JOIN membership m ON m.client = e.client WHERE m.as_of = ?", [asOf])
                     let folds = try connection.scalarInt("SELECT count(*) FROM projection_fold")
                     if members != clients || matching != clients || eligibility != clients * products || folds < clients || lifetime != awarded {
                         problems.append(
