@@ -145,10 +145,13 @@ final class PostgresProjectionStore: ProjectionStore {
         }
     }
 
-    func foldSnapshots(_ body: (String, [UInt8]) throws -> Void) throws {
-        for row in try session.query("SELECT client, snapshot FROM projection_fold ORDER BY client COLLATE \"C\"") {
+    func foldSnapshots(_ body: (String, StoredFold) throws -> Void) throws {
+        for row in try session.query("SELECT client, snapshot, pages FROM projection_fold ORDER BY client COLLATE \"C\"") {
             let c = row.makeRandomAccess()
-            try body(try c.string(0), try c.bytes(1))
+            let client = try c.string(0)
+            var fold = StoredFold(snapshot: try c.bytes(1))
+            if try c.int64(2) > 0 { fold.pages = try PostgresProjectionTransaction.pages(of: client, on: session) }
+            try body(client, fold)
         }
     }
 }
@@ -184,12 +187,20 @@ final class PostgresProjectionTransaction: ProjectionTransaction {
         self.session = session
     }
 
-    func foldSnapshot(client: String) throws -> [UInt8]? {
+    func foldSnapshot(client: String) throws -> StoredFold? {
         if pendingClients.contains(client) { try flush() }
-        guard let row = try session.query("SELECT snapshot FROM projection_fold WHERE client = $1", try PostgresBindings(client)).first else {
-            return nil
-        }
-        return try row.makeRandomAccess().bytes(0)
+        guard let row = try session.query("SELECT snapshot, pages FROM projection_fold WHERE client = $1", try PostgresBindings(client)).first
+        else { return nil }
+        let c = row.makeRandomAccess()
+        var fold = StoredFold(snapshot: try c.bytes(0))
+        if try c.int64(1) > 0 { fold.pages = try Self.pages(of: client, on: session) }
+        return fold
+    }
+
+    /// A client's pages of lots, in order.
+    static func pages(of client: String, on session: Session) throws -> [[UInt8]] {
+        try session.query("SELECT lots FROM projection_fold_pages WHERE client = $1 ORDER BY page", try PostgresBindings(client))
+            .map { try $0.makeRandomAccess().bytes(0) }
     }
 
     func monthActivity(client: String, month: Int64) throws -> [UInt8]? {
@@ -313,10 +324,26 @@ final class PostgresProjectionTransaction: ProjectionTransaction {
 
         try session.execute(
             """
-            INSERT INTO projection_fold\(suffix) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
-            ON CONFLICT (client) DO UPDATE SET version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
+            INSERT INTO projection_fold\(suffix) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bigint[])
+            ON CONFLICT (client) DO UPDATE SET version = EXCLUDED.version, snapshot = EXCLUDED.snapshot, pages = EXCLUDED.pages
             """,
-            try PostgresBindings(clients, all.map(\.foldVersion), all.map { ByteBuffer(bytes: $0.foldSnapshot) }))
+            try PostgresBindings(clients, all.map(\.foldVersion), all.map { ByteBuffer(bytes: $0.foldSnapshot) }, all.map(\.foldPageCount)))
+        if tables == .live {
+            try session.execute(
+                """
+                DELETE FROM projection_fold_pages p USING unnest($1::text[], $2::bigint[]) AS d(client, count)
+                WHERE p.client = d.client AND p.page >= d.count
+                """, try PostgresBindings(clients, all.map(\.foldPageCount)))
+        }
+        let pages = all.flatMap { rows in rows.foldPages.map { (rows.membership.client, $0) } }
+        if !pages.isEmpty {
+            try session.execute(
+                """
+                INSERT INTO projection_fold_pages\(suffix) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
+                ON CONFLICT (client, page) DO UPDATE SET lots = EXCLUDED.lots
+                """,
+                try PostgresBindings(pages.map(\.0), pages.map(\.1.index), pages.map { ByteBuffer(bytes: $0.1.lots) }))
+        }
     }
 
     func setCheckpoint(_ position: Int64, rulesVersion: String?, builtAt: Timestamp?) throws {

@@ -97,6 +97,7 @@ enum PostgresSchema {
 
     static let projectionTables: [String] = [
         "eligibility", "membership", "membership_tier_history", "retention_clients", "retention_months", "projection_fold",
+        "projection_fold_pages",
     ]
 
     /// The CREATE statement of a projection table, for the live name or a fresh `__new` copy.
@@ -140,14 +141,22 @@ enum PostgresSchema {
                     client text NOT NULL, product text NOT NULL, eligible boolean NOT NULL,
                     failed_checks text NOT NULL, risk_valid_until text, \(key) (client, product))
                 """
+        case "projection_fold_pages":
+            return "CREATE TABLE \(name)(client text NOT NULL, page bigint NOT NULL, lots bytea NOT NULL, \(key) (client, page))"
         default:  // projection_fold
-            return "CREATE TABLE \(name)(client text, version bigint NOT NULL, snapshot bytea NOT NULL, \(key) (client))"
+            return """
+                CREATE TABLE \(name)(
+                    client text, version bigint NOT NULL, snapshot bytea NOT NULL, pages bigint NOT NULL DEFAULT 0, \(key) (client))
+                """
         }
     }
 
     /// The tables as the first projections migration made them (a shipped migration never
     /// changes; the later ones bring them to what `createProjection` makes today).
     private static func createProjectionAsShipped(_ table: String) -> String {
+        if table == "projection_fold" {
+            return "CREATE TABLE projection_fold(client text, version bigint NOT NULL, snapshot bytea NOT NULL, CONSTRAINT projection_fold_pkey PRIMARY KEY (client))"
+        }
         guard table == "eligibility" else { return createProjection(table, as: table) }
         return """
             CREATE TABLE eligibility(
@@ -159,7 +168,8 @@ enum PostgresSchema {
 
     static let projections = PostgresMigration(
         name: "0101_projections",
-        statements: projectionTables.map { createProjectionAsShipped($0) } + [
+        statements: ["eligibility", "membership", "membership_tier_history", "retention_clients", "retention_months", "projection_fold"]
+            .map { createProjectionAsShipped($0) } + [
             "CREATE INDEX eligibility_by_product ON eligibility(product, eligible)",
             """
             CREATE TABLE projection_checkpoints(
@@ -176,8 +186,19 @@ enum PostgresSchema {
     static let eligibilityWithoutMoment = PostgresMigration(
         name: "0102_eligibility_without_as_of", statements: ["ALTER TABLE eligibility DROP COLUMN as_of"])
 
+    /// A client's older point lots in pages of their own, so that a catch-up that adds a lot
+    /// writes the client's snapshot again but not its thousand older lots.
+    static let foldPages = PostgresMigration(name: "0103_projection_fold_pages", statements: [
+        """
+        CREATE TABLE projection_fold_pages(
+            client text NOT NULL, page bigint NOT NULL, lots bytea NOT NULL,
+            CONSTRAINT projection_fold_pages_pkey PRIMARY KEY (client, page))
+        """,
+        "ALTER TABLE projection_fold ADD COLUMN pages bigint NOT NULL DEFAULT 0",
+    ])
+
     /// The projections' migrations, in order.
-    static let projectionMigrations = [projections, eligibilityWithoutMoment]
+    static let projectionMigrations = [projections, eligibilityWithoutMoment, foldPages]
 
     static let accessTokens = PostgresMigration(name: "0201_access_tokens", statements: [
         """

@@ -78,6 +78,10 @@ public struct ClientFold: Sendable {
     public var interactions: [InteractionEntry] = []
     /// Every survey answer (day, NPS 0–10), in log order: the last answer as of any day.
     public var surveys: [SurveyEntry] = []
+    /// The lots as read from a stored fold, and how many pages they filled: a page whose lots
+    /// are still the same is not written again.
+    var storedLots: [PointsLot] = []
+    var storedPageCount = 0
 
     public init(clientId: String, rules: Rules) {
         state = ClientState(clientId: clientId, adjustmentLotLifetimeDays: rules.lotLifetimeDays)
@@ -157,22 +161,50 @@ extension ClientFold {
     /// format 6 the client's campaign enrolments and campaign points, format 7 the
     /// suitability acknowledgements and flags and the moment of an erasure, format 8 the
     /// consumptions in world order with what each lot gave them and lost to expiry (lots are
-    /// consumed in `occurredAt` order, so a late lot is reallocated on catch-up);
+    /// consumed in `occurredAt` order, so a late lot is reallocated on catch-up), format 9
+    /// the older lots in pages of their own (`stored()`);
     /// a snapshot of another format is refused with `UnknownSnapshotFormat`, and the engine
     /// asks for a rebuild rather than catch up from it.
-    public static let snapshotFormat: Int64 = 8
+    public static let snapshotFormat: Int64 = 9
+
+    /// Lots per page of a stored fold. A page of a thousand-trade client's lots is about 2 KB,
+    /// within one SQLite page; a client with fewer lots than this has no page.
+    public static let lotsPerPage = 256
 
     /// A stored snapshot written by another version of the program.
     public struct UnknownSnapshotFormat: Error, Sendable {
         public var found: Int64
     }
 
-    /// The snapshot stored in `projection_fold.snapshot`. Activity by month is not in it: it
-    /// is already in `retention_months`, and a catch-up reads back only the months it touches.
-    public var snapshot: [UInt8] {
-        var w = BinaryWriter(capacity: 512)
+    /// The fold in one snapshot, every lot in it (`init(snapshot:)` reads it back).
+    public var snapshot: [UInt8] { snapshot(lotsFrom: 0) }
+
+    /// The fold as stored: the snapshot, with the lots of the last, unfilled page; the pages
+    /// of lots before them; and of those, the ones to write — all when the fold was not read
+    /// from a stored one, else the pages whose lots changed since (a catch-up that only adds
+    /// lots writes no page until one fills).
+    public func stored() -> (snapshot: [UInt8], pageCount: Int, changedPages: [FoldPage]) {
+        let lots = state.lots
+        let size = ClientFold.lotsPerPage
+        let pageCount = lots.count / size
+        var changed: [FoldPage] = []
+        for page in 0..<pageCount {
+            let range = page * size..<(page + 1) * size
+            if page < storedPageCount, storedLots.count >= range.upperBound, lots[range] == storedLots[range] { continue }
+            var w = BinaryWriter(capacity: size * 10)
+            state.encodeLots(range, to: &w)
+            changed.append(FoldPage(index: Int64(page), lots: w.bytes))
+        }
+        return (snapshot(lotsFrom: pageCount * size), pageCount, changed)
+    }
+
+    /// The snapshot stored in `projection_fold.snapshot`, with the lots from `lotsFrom` on.
+    /// Activity by month is not in it: it is already in `retention_months`, and a catch-up
+    /// reads back only the months it touches.
+    private func snapshot(lotsFrom: Int) -> [UInt8] {
+        var w = BinaryWriter(capacity: 512 + (state.lots.count - lotsFrom) * 10)
         w.int(ClientFold.snapshotFormat)
-        state.encode(to: &w)
+        state.encode(to: &w, lotsFrom: lotsFrom)
         for day in [registeredDay, firstActivityDay, lastActivityDay, offboardedDay] { w.optional(day) { $0.int($1) } }
         w.int(reactivationDays.count)
         for day in reactivationDays { w.int(day) }
@@ -191,10 +223,17 @@ extension ClientFold {
     }
 
     public init(snapshot: [UInt8]) throws {
-        var r = BinaryReader(snapshot)
+        try self.init(stored: StoredFold(snapshot: snapshot))
+    }
+
+    /// Reads a fold stored as `stored()` gave it.
+    public init(stored: StoredFold) throws {
+        var r = BinaryReader(stored.snapshot)
         let format = try r.int()
         guard format == ClientFold.snapshotFormat else { throw UnknownSnapshotFormat(found: format) }
-        state = try ClientState(from: &r)
+        state = try ClientState(from: &r, lotPages: stored.pages)
+        storedLots = state.lots
+        storedPageCount = stored.pages.count
         registeredDay = try r.optional { try $0.int() }
         firstActivityDay = try r.optional { try $0.int() }
         lastActivityDay = try r.optional { try $0.int() }

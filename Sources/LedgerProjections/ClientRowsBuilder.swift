@@ -59,9 +59,10 @@ struct ClientRowsBuilder {
         var kept = fold
         let latest = min(asOf, state.lastEventAt ?? asOf)
         kept.state.dropSpentLots(awardedAtOrBefore: latest.adding(days: -(rules.qualifyingWindowDays + 1)))
+        let stored = kept.stored()
         return ClientRows(
             membership: membership, tierHistory: history, retention: retention, months: monthRows,
-            eligibility: eligibility, foldVersion: state.version, foldSnapshot: kept.snapshot,
-            tierHistoryFrom: Int64(historyFrom) + 1)
+            eligibility: eligibility, foldVersion: state.version, foldSnapshot: stored.snapshot,
+            foldPageCount: Int64(stored.pageCount), foldPages: stored.changedPages, tierHistoryFrom: Int64(historyFrom) + 1)
     }
 }

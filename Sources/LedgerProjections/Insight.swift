@@ -506,10 +506,10 @@ extension ProjectionEngine {
         try requireTables()
         var waiting: [String: InsightClient] = [:]
         try store.read {
-            try store.foldSnapshots { client, snapshot in
+            try store.foldSnapshots { client, stored in
                 let fold: ClientFold
                 do {
-                    fold = try ClientFold(snapshot: snapshot)
+                    fold = try ClientFold(stored: stored)
                 } catch let error as ClientFold.UnknownSnapshotFormat {
                     throw ProjectionError.snapshotFormatOutdated(found: error.found, expected: ClientFold.snapshotFormat)
                 }

@@ -145,7 +145,7 @@ public final class ProjectionEngine {
                     let clientId = chunk[order[next]].clientId
                     var fold: ClientFold
                     do {
-                        fold = try transaction.foldSnapshot(client: clientId).map { try ClientFold(snapshot: $0) }
+                        fold = try transaction.foldSnapshot(client: clientId).map { try ClientFold(stored: $0) }
                             ?? ClientFold(clientId: clientId, rules: rules)
                     } catch let error as ClientFold.UnknownSnapshotFormat {
                         // Written by another version of the program: only a rebuild can redo it.

@@ -50,10 +50,16 @@ enum ProjectionSchema {
                     client TEXT NOT NULL, product TEXT NOT NULL, eligible INTEGER NOT NULL,
                     failed_checks TEXT NOT NULL, risk_valid_until TEXT, PRIMARY KEY (client, product))
                 """
+        case "projection_fold_pages":
+            return """
+                CREATE TABLE \(name)(
+                    client TEXT NOT NULL, page INTEGER NOT NULL, lots BLOB NOT NULL, PRIMARY KEY (client, page))
+                """
         default:  // projection_fold
             return """
                 CREATE TABLE \(name)(
-                    client TEXT PRIMARY KEY, version INTEGER NOT NULL, snapshot BLOB NOT NULL)
+                    client TEXT PRIMARY KEY, version INTEGER NOT NULL, snapshot BLOB NOT NULL,
+                    pages INTEGER NOT NULL DEFAULT 0)
                 """
         }
     }
@@ -61,6 +67,9 @@ enum ProjectionSchema {
     /// The tables as the first migration made them (a shipped migration never changes; the
     /// later ones bring the tables to what `create` makes today).
     private static func createAsShipped(_ table: String) -> String {
+        if table == "projection_fold" {
+            return "CREATE TABLE projection_fold(client TEXT PRIMARY KEY, version INTEGER NOT NULL, snapshot BLOB NOT NULL)"
+        }
         guard table == "eligibility" else { return create(table, as: table) }
         return """
             CREATE TABLE eligibility(
@@ -89,5 +98,16 @@ enum ProjectionSchema {
     static let eligibilityWithoutMoment = Migration(
         name: "0102_eligibility_without_as_of", sql: "ALTER TABLE eligibility DROP COLUMN as_of;")
 
-    static let migrations = [migration, eligibilityWithoutMoment]
+    /// A client's older point lots in pages of their own, so that a catch-up that adds a lot
+    /// writes the client's snapshot again but not its thousand older lots. Snapshots of the
+    /// format before are refused by a catch-up, which asks for a rebuild.
+    static let foldPages = Migration(
+        name: "0103_projection_fold_pages",
+        sql: """
+            CREATE TABLE projection_fold_pages(
+                client TEXT NOT NULL, page INTEGER NOT NULL, lots BLOB NOT NULL, PRIMARY KEY (client, page));
+            ALTER TABLE projection_fold ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;
+            """)
+
+    static let migrations = [migration, eligibilityWithoutMoment, foldPages]
 }

@@ -161,11 +161,14 @@ public final class SQLiteProjectionStore: ProjectionStore {
         }
     }
 
-    public func foldSnapshots(_ body: (String, [UInt8]) throws -> Void) throws {
+    public func foldSnapshots(_ body: (String, StoredFold) throws -> Void) throws {
         try store.mapped {
-            let statement = try connection.prepare("SELECT client, snapshot FROM projection_fold ORDER BY client")
+            let statement = try connection.prepare("SELECT client, snapshot, pages FROM projection_fold ORDER BY client")
             while try statement.step() {
-                try body(statement.string(at: 0), statement.blob(at: 1))
+                let client = statement.string(at: 0)
+                var fold = StoredFold(snapshot: statement.blob(at: 1))
+                if statement.int64(at: 2) > 0 { fold.pages = try SQLiteProjectionTransaction.pages(of: client, on: connection) }
+                try body(client, fold)
             }
         }
     }
@@ -189,13 +192,26 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         self.connection = connection
     }
 
-    static let allTables = ProjectionSchema.tables.values.flatMap { $0 }.sorted() + ["projection_fold"]
+    static let allTables = ProjectionSchema.tables.values.flatMap { $0 }.sorted() + ["projection_fold", "projection_fold_pages"]
 
-    func foldSnapshot(client: String) throws -> [UInt8]? {
-        let statement = try connection.cached("SELECT snapshot FROM projection_fold WHERE client = ?")
+    func foldSnapshot(client: String) throws -> StoredFold? {
+        let statement = try connection.cached("SELECT snapshot, pages FROM projection_fold WHERE client = ?")
         defer { statement.reset() }
         statement.bind(client, at: 1)
-        return try statement.step() ? statement.blob(at: 0) : nil
+        guard try statement.step() else { return nil }
+        var fold = StoredFold(snapshot: statement.blob(at: 0))
+        if statement.int64(at: 1) > 0 { fold.pages = try Self.pages(of: client, on: connection) }
+        return fold
+    }
+
+    /// A client's pages of lots, in order.
+    static func pages(of client: String, on connection: Connection) throws -> [[UInt8]] {
+        let statement = try connection.cached("SELECT lots FROM projection_fold_pages WHERE client = ? ORDER BY page")
+        defer { statement.reset() }
+        statement.bind(client, at: 1)
+        var pages: [[UInt8]] = []
+        while try statement.step() { pages.append(statement.blob(at: 0)) }
+        return pages
     }
 
     func monthActivity(client: String, month: Int64) throws -> [UInt8]? {
@@ -208,10 +224,11 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
 
     /// The tables `put` writes, with their column counts.
     private enum Table: Int {
-        case membership, tierHistory, retentionClients, retentionMonths, eligibility, fold
+        case membership, tierHistory, retentionClients, retentionMonths, eligibility, fold, foldPages
 
         var name: String {
-            ["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility", "projection_fold"][rawValue]
+            ["membership", "membership_tier_history", "retention_clients", "retention_months", "eligibility", "projection_fold",
+             "projection_fold_pages"][rawValue]
         }
 
         var columns: Int { columnNames.count }
@@ -230,7 +247,8 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
                 return ["client", "month", "active_days", "activities", "traded_cents", "purchased_cents", "deposited_cents",
                         "withdrawn_cents", "promoters", "passives", "detractors", "daily"]
             case .eligibility: return ["client", "product", "eligible", "failed_checks", "risk_valid_until"]
-            case .fold: return ["client", "version", "snapshot"]
+            case .fold: return ["client", "version", "snapshot", "pages"]
+            case .foldPages: return ["client", "page", "lots"]
             }
         }
 
@@ -240,6 +258,7 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
             case .tierHistory: return ["client", "seq"]
             case .retentionMonths: return ["client", "month"]
             case .eligibility: return ["client", "product"]
+            case .foldPages: return ["client", "page"]
             default: return ["client"]
             }
         }
@@ -379,7 +398,19 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         snapshot.bind(client, at: 1)
         snapshot.bind(rows.foldVersion, at: 2)
         snapshot.bind(rows.foldSnapshot, at: 3)
+        snapshot.bind(rows.foldPageCount, at: 4)
         try snapshot.run()
+        if tables == .live {
+            let stale = try connection.cached("DELETE FROM projection_fold_pages WHERE client = ?1 AND page >= ?2")
+            stale.bind(client, at: 1)
+            stale.bind(rows.foldPageCount, at: 2)
+            try stale.run()
+        }
+        try insertAll(rows.foldPages, into: .foldPages, tables) { statement, page, at in
+            statement.bind(client, at: at)
+            statement.bind(page.index, at: at + 1)
+            statement.bind(page.lots, at: at + 2)
+        }
     }
 
     private func bind(_ statement: Statement, _ value: Int64?, at index: Int32) {

@@ -164,6 +164,29 @@ public struct EligibilityRecord: Sendable, Equatable {
     }
 }
 
+/// A client's fold as stored: its snapshot and, for a client of many point lots, the pages of
+/// its older lots in order (a catch-up that only adds lots writes the snapshot again, not them).
+public struct StoredFold: Sendable, Equatable {
+    public var snapshot: [UInt8]
+    public var pages: [[UInt8]]
+
+    public init(snapshot: [UInt8], pages: [[UInt8]] = []) {
+        self.snapshot = snapshot
+        self.pages = pages
+    }
+}
+
+/// One page of a client's point lots, by its place among the client's pages (from 0).
+public struct FoldPage: Sendable, Equatable {
+    public var index: Int64
+    public var lots: [UInt8]
+
+    public init(index: Int64, lots: [UInt8]) {
+        self.index = index
+        self.lots = lots
+    }
+}
+
 /// Everything the projections keep for one client, written (or replaced) together.
 public struct ClientRows: Sendable {
     public var membership: MembershipRecord
@@ -180,12 +203,19 @@ public struct ClientRows: Sendable {
     /// The client's fold, to resume from on the next catch-up, and its stream version.
     public var foldVersion: Int64
     public var foldSnapshot: [UInt8]
+    /// How many pages of lots the client's fold has now: stored pages from this one on are
+    /// deleted.
+    public var foldPageCount: Int64
+    /// The pages to write: all of them into fresh tables, those that changed into live ones.
+    public var foldPages: [FoldPage]
 
     public init(
         membership: MembershipRecord, tierHistory: [TierChangeRecord], retention: RetentionClientRecord,
         months: [RetentionMonthRecord], eligibility: [EligibilityRecord], foldVersion: Int64, foldSnapshot: [UInt8],
-        tierHistoryFrom: Int64 = 1
+        foldPageCount: Int64 = 0, foldPages: [FoldPage] = [], tierHistoryFrom: Int64 = 1
     ) {
+        self.foldPageCount = foldPageCount
+        self.foldPages = foldPages
         self.membership = membership
         self.tierHistory = tierHistory
         self.tierHistoryFrom = tierHistoryFrom
@@ -240,8 +270,8 @@ public protocol ProjectionStore: AnyObject {
     func retentionClients() throws -> [RetentionClientRecord]
     /// Every client's months up to `month` (inclusive), by client then month.
     func retentionMonths(through month: Int64, _ body: (_ client: String, _ month: Int64, _ daily: [UInt8]) throws -> Void) throws
-    /// Every client's fold snapshot, by client (the insight projection reads them).
-    func foldSnapshots(_ body: (_ client: String, _ snapshot: [UInt8]) throws -> Void) throws
+    /// Every client's stored fold, by client (the insight projection reads them).
+    func foldSnapshots(_ body: (_ client: String, _ fold: StoredFold) throws -> Void) throws
 
     /// For long jobs that hold their own memory (a partitioned rebuild): keep the database's
     /// cache small, and hand freed memory back to the system between rounds.
@@ -251,8 +281,8 @@ public protocol ProjectionStore: AnyObject {
 
 /// Reads and writes inside one projection write transaction.
 public protocol ProjectionTransaction: AnyObject {
-    /// A client's stored fold snapshot (live tables).
-    func foldSnapshot(client: String) throws -> [UInt8]?
+    /// A client's stored fold, its pages of lots included (live tables).
+    func foldSnapshot(client: String) throws -> StoredFold?
     /// A client's stored day-by-day activity of one month (live tables).
     func monthActivity(client: String, month: Int64) throws -> [UInt8]?
     /// Writes or replaces a client's rows.

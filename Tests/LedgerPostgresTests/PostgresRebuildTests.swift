@@ -42,4 +42,48 @@ struct PostgresRebuildTests {
         #expect(try ranges.membership() == membership)
         #expect(try ranges.eligibility(now: asOf) == eligibility)
     }
+
+    @Test("a client of many lots: its pages of lots are stored, and catch-ups that add and take lots equal a rebuild")
+    func foldPagesCatchUp() throws {
+        let location = try TestServer.makeDatabase()
+        defer { TestServer.dropDatabase(location) }
+        let (store, _) = try PostgresEventStore.create(try PostgresLocation(location))
+        let rules = try Rules.defaults()
+        let ledger = Ledger(store: store, rules: rules)
+        func importLines(_ lines: [String]) throws {
+            let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
+            _ = try bytes.withUnsafeBufferPointer { try ledger.importJSONLines($0) }
+        }
+        func trades(_ count: Int, day: String, order: String) -> [String] {
+            (0..<count).map { trade in
+                let time = String(format: "%02d:%02d:00", trade / 60, trade % 60)
+                return #"{"type":"TradeExecuted","clientId":"C1","occurredAt":"\#(day)T\#(time)Z","data":{"orderId":"\#(order)-\#(trade)","productId":"EQ-1","notional":1000.00}}"#
+            }
+        }
+        func folds() throws -> [String: StoredFold] {
+            var all: [String: StoredFold] = [:]
+            try store.projectionStore().foldSnapshots { all[$0] = $1 }
+            return all
+        }
+        try importLines([#"{"type":"ClientRegistered","clientId":"C1","occurredAt":"2025-01-02T09:00:00Z","data":{"name":"One","segment":"retail","investorType":"ordinary","branch":"SH"}}"#]
+            + trades(600, day: "2025-01-03", order: "A"))
+        let asOf = Timestamp(iso8601: "2025-06-01T00:00:00Z") ?? Timestamp(millisecondsSinceEpoch: 0)
+        let engine = try ProjectionEngine(store: store.projectionStore(), rules: rules, asOf: asOf)
+        try engine.rebuild()
+        #expect(try folds()["C1"]?.pages.count == 2)
+
+        for step in [
+            trades(10, day: "2025-03-01", order: "B"),
+            [#"{"type":"PointsRedeemed","clientId":"C1","occurredAt":"2025-03-02T09:00:00Z","data":{"points":500,"reward":"Voucher"}}"#],
+            trades(200, day: "2025-03-03", order: "C"),
+        ] {
+            try importLines(step)
+            try engine.catchUp()
+            let incremental = (try folds(), try engine.membership())
+            try engine.rebuild()
+            #expect(try folds() == incremental.0)
+            #expect(try engine.membership() == incremental.1)
+        }
+        #expect(try folds()["C1"]?.pages.count == 3)
+    }
 }

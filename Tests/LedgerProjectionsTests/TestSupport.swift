@@ -163,6 +163,7 @@ let projectionTables: [(name: String, key: String)] = [
     ("retention_months", "client, month"),
     ("eligibility", "client, product"),
     ("projection_fold", "client"),
+    ("projection_fold_pages", "client, page"),
 ]
 
 /// Every row of every projection table (each value `quote()`d, so NULL, text, numbers and

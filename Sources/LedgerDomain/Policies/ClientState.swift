@@ -681,8 +681,9 @@ extension ClientState {
 // MARK: - Snapshots
 
 extension ClientState {
-    /// Writes the whole state, caches included, in the compact snapshot form.
-    public func encode(to w: inout BinaryWriter) {
+    /// Writes the whole state, caches included, in the compact snapshot form: the lots from
+    /// `lotsFrom` on (the ones before it go in pages of their own, `encodeLots`).
+    public func encode(to w: inout BinaryWriter, lotsFrom: Int = 0) {
         w.string(clientId)
         w.int(adjustmentLotLifetimeDays)
         w.int(version)
@@ -702,19 +703,10 @@ extension ClientState {
             w.string(change.to.rawValue)
             w.string(change.reason.rawValue)
         }
-        // Lots are delta-encoded: award time from the previous lot's, expiry from the award
-        // time plus the usual lifetime, what is left from the points.
-        w.int(lots.count)
-        var previous: Int64 = 0
-        let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
-        for lot in lots {
-            w.int(lot.awardedAt.millisecondsSinceEpoch - previous)
-            previous = lot.awardedAt.millisecondsSinceEpoch
-            w.int(lot.expiresAt.millisecondsSinceEpoch - lot.awardedAt.millisecondsSinceEpoch - lifetime)
-            w.int(lot.points)
-            w.int(lot.consumed << 1 | (lot.fromAward ? 1 : 0))
-            w.int(lot.expired)
-        }
+        // How many lots are in pages before this snapshot, then the rest.
+        let start = min(max(0, lotsFrom), lots.count)
+        w.int(start)
+        encodeLots(start..<lots.count, to: &w)
         // Consumptions in world order, delta-encoded in time; net expiries by lot moment.
         w.int(consumptions.count)
         var previousAt: Int64 = 0
@@ -764,8 +756,46 @@ extension ClientState {
         w.optional(erasedAt) { $0.timestamp($1) }
     }
 
-    /// Reads a state written by `encode(to:)`.
-    public init(from r: inout BinaryReader) throws {
+    /// Writes the lots in `range`: their count, then each delta-encoded (award time from the
+    /// previous lot's, the first from 0; expiry from the award time plus the usual lifetime).
+    public func encodeLots(_ range: Range<Int>, to w: inout BinaryWriter) {
+        w.int(range.count)
+        var previous: Int64 = 0
+        let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
+        for lot in lots[range] {
+            w.int(lot.awardedAt.millisecondsSinceEpoch - previous)
+            previous = lot.awardedAt.millisecondsSinceEpoch
+            w.int(lot.expiresAt.millisecondsSinceEpoch - lot.awardedAt.millisecondsSinceEpoch - lifetime)
+            w.int(lot.points)
+            w.int(lot.consumed << 1 | (lot.fromAward ? 1 : 0))
+            w.int(lot.expired)
+        }
+    }
+
+    /// Reads lots written by `encodeLots` and appends them.
+    private mutating func decodeLots(from r: inout BinaryReader) throws {
+        let count = try r.count()
+        var previous: Int64 = 0
+        let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
+        for _ in 0..<count {
+            let awardedAt = previous + (try r.int())
+            previous = awardedAt
+            let expiresAt = awardedAt + lifetime + (try r.int())
+            let points = try r.int()
+            let consumedAndSource = try r.int()
+            let consumed = consumedAndSource >> 1
+            let expired = try r.int()
+            guard consumed >= 0, expired >= 0, consumed + expired <= points else { throw BinaryReader.Malformed() }
+            lots.append(PointsLot(
+                awardedAt: Timestamp(millisecondsSinceEpoch: awardedAt), expiresAt: Timestamp(millisecondsSinceEpoch: expiresAt),
+                points: points, remaining: points - consumed - expired, fromAward: consumedAndSource & 1 == 1,
+                consumed: consumed, expired: expired))
+        }
+    }
+
+    /// Reads a state written by `encode(to:lotsFrom:)`, with the lots before `lotsFrom` read
+    /// from `lotPages` (each written by `encodeLots`, in order).
+    public init(from r: inout BinaryReader, lotPages: [[UInt8]] = []) throws {
         self.init(clientId: try r.string(), adjustmentLotLifetimeDays: try r.int())
         version = try r.int()
         registeredAt = try r.optional { try $0.timestamp() }
@@ -782,25 +812,18 @@ extension ClientState {
                 at: try r.timestamp(), from: try r.choice(Tier.self), to: try r.choice(Tier.self),
                 reason: try r.choice(TierChangeReason.self)))
         }
-        let lotCount = try r.count()
+        let paged = try r.int()
         // Room for the lots a catch-up adds, so the first one does not copy them all.
-        lots.reserveCapacity(lotCount + lotCount / 8 + 4)
-        var previous: Int64 = 0
-        let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
-        for _ in 0..<lotCount {
-            let awardedAt = previous + (try r.int())
-            previous = awardedAt
-            let expiresAt = awardedAt + lifetime + (try r.int())
-            let points = try r.int()
-            let consumedAndSource = try r.int()
-            let consumed = consumedAndSource >> 1
-            let expired = try r.int()
-            guard consumed >= 0, expired >= 0, consumed + expired <= points else { throw BinaryReader.Malformed() }
-            lots.append(PointsLot(
-                awardedAt: Timestamp(millisecondsSinceEpoch: awardedAt), expiresAt: Timestamp(millisecondsSinceEpoch: expiresAt),
-                points: points, remaining: points - consumed - expired, fromAward: consumedAndSource & 1 == 1,
-                consumed: consumed, expired: expired))
+        let estimate = Int(clamping: max(0, paged)) + 256
+        lots.reserveCapacity(estimate + estimate / 8 + 4)
+        for page in lotPages {
+            var pageReader = BinaryReader(page)
+            try decodeLots(from: &pageReader)
+            guard pageReader.isAtEnd else { throw BinaryReader.Malformed() }
         }
+        guard Int64(lots.count) == paged else { throw BinaryReader.Malformed() }
+        try decodeLots(from: &r)
+        let lotCount = lots.count
         let consumptionCount = try r.count()
         consumptions.reserveCapacity(consumptionCount)
         var previousAt: Int64 = 0
