@@ -28,6 +28,36 @@ import Testing
         }
     }
 
+    @Test func integersReadInOneRunEqualThoseReadOneByOne() throws {
+        var generator = SystemRandomNumberGenerator()
+        let values = Self.edges + (0..<2_000).map { _ in Int64.random(in: .min ... .max, using: &generator) >> Int64.random(in: 0...63, using: &generator) }
+        var writer = BinaryWriter()
+        writer.int(7)
+        for value in values { writer.int(value) }
+        writer.int(-3)
+        var reader = BinaryReader(writer.bytes)
+        #expect(try reader.int() == 7)
+        let run = UnsafeMutablePointer<Int64>.allocate(capacity: values.count)
+        defer { run.deallocate() }
+        try reader.ints(values.count, into: run)
+        #expect(Array(UnsafeBufferPointer(start: run, count: values.count)) == values)
+        #expect(try reader.int() == -3, "the reader goes on after the run")
+        #expect(reader.isAtEnd)
+    }
+
+    @Test func aRunPastTheEndOrATooLongIntegerIsMalformed() {
+        var writer = BinaryWriter()
+        for value: Int64 in [1, 2, 1 << 40] { writer.int(value) }
+        let run = UnsafeMutablePointer<Int64>.allocate(capacity: 4)
+        defer { run.deallocate() }
+        var short = BinaryReader(writer.bytes)
+        #expect(throws: BinaryReader.Malformed.self) { try short.ints(4, into: run) }
+        var truncated = BinaryReader(Array(writer.bytes.dropLast()))
+        #expect(throws: BinaryReader.Malformed.self) { try truncated.ints(3, into: run) }
+        var endless = BinaryReader([UInt8](repeating: 0xFF, count: 12) + [0])
+        #expect(throws: BinaryReader.Malformed.self) { try endless.ints(1, into: run) }
+    }
+
     @Test func aTruncatedIntegerIsMalformed() {
         var writer = BinaryWriter()
         writer.int(1 << 40)

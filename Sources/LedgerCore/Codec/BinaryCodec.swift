@@ -150,6 +150,33 @@ public struct BinaryReader {
         return value
     }
 
+    /// Reads `count` integers into `into` (room for `count`) in one pass over the bytes, for
+    /// the long runs of a snapshot's lots: a call per integer was most of a catch-up's reading.
+    public mutating func ints(_ count: Int, into: UnsafeMutablePointer<Int64>) throws {
+        guard count > 0 else { return }
+        let end = bytes.count
+        var at = index
+        try bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { throw Malformed() }
+            for k in 0..<count {
+                guard at < end else { throw Malformed() }
+                var byte = base[at]
+                at += 1
+                var result = UInt64(byte & 0x7F)
+                var shift: UInt64 = 7
+                while byte >= 0x80 {
+                    guard at < end, shift < 64 else { throw Malformed() }
+                    byte = base[at]
+                    at += 1
+                    result |= UInt64(byte & 0x7F) << shift
+                    shift += 7
+                }
+                into[k] = Int64(bitPattern: result >> 1) ^ -Int64(bitPattern: result & 1)
+            }
+        }
+        index = at
+    }
+
     @inlinable public mutating func count() throws -> Int {
         let value = try int()
         guard value >= 0, value <= Int64(bytes.count) else { throw Malformed() }

@@ -775,20 +775,25 @@ extension ClientState {
     /// Reads lots written by `encodeLots` and appends them.
     private mutating func decodeLots(from r: inout BinaryReader) throws {
         let count = try r.count()
+        guard count > 0 else { return }
         var previous: Int64 = 0
         let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
-        for _ in 0..<count {
-            let awardedAt = previous + (try r.int())
+        // Five integers a lot, read in one pass.
+        let values = UnsafeMutablePointer<Int64>.allocate(capacity: count * 5)
+        defer { values.deallocate() }
+        try r.ints(count * 5, into: values)
+        for k in 0..<count {
+            let v = values + k * 5
+            let awardedAt = previous &+ v[0]
             previous = awardedAt
-            let expiresAt = awardedAt + lifetime + (try r.int())
-            let points = try r.int()
-            let consumedAndSource = try r.int()
-            let consumed = consumedAndSource >> 1
-            let expired = try r.int()
-            guard consumed >= 0, expired >= 0, consumed + expired <= points else { throw BinaryReader.Malformed() }
+            let expiresAt = awardedAt &+ lifetime &+ v[1]
+            let points = v[2]
+            let consumed = v[3] >> 1
+            let expired = v[4]
+            guard consumed >= 0, expired >= 0, consumed <= points, expired <= points - consumed else { throw BinaryReader.Malformed() }
             lots.append(PointsLot(
                 awardedAt: Timestamp(millisecondsSinceEpoch: awardedAt), expiresAt: Timestamp(millisecondsSinceEpoch: expiresAt),
-                points: points, remaining: points - consumed - expired, fromAward: consumedAndSource & 1 == 1,
+                points: points, remaining: points - consumed - expired, fromAward: v[3] & 1 == 1,
                 consumed: consumed, expired: expired))
         }
     }
