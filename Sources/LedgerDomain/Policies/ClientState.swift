@@ -532,8 +532,15 @@ public struct ClientState: Sendable {
     /// gave. (One dated at or before `cutoff` would have been consumed before some of them;
     /// a fold from the log, as a rebuild does, is exact there.)
     public mutating func dropSpentLots(awardedAtOrBefore cutoff: Timestamp) {
+        // Lots are in award order: the search stops at the first lot after the cutoff (a
+        // snapshot written every catch-up mostly finds nothing to drop).
+        var any = false
+        for lot in lots {
+            if lot.awardedAt > cutoff { break }
+            if lot.remaining == 0 { any = true; break }
+        }
+        guard consumptionOutsideLots == 0, any else { return }
         let dropped = lots.map { $0.remaining == 0 && $0.awardedAt <= cutoff }
-        guard consumptionOutsideLots == 0, dropped.contains(true) else { return }
         var replay = self
         for index in replay.lots.indices { replay.lots[index].consumed = 0 }
         var start = 0
