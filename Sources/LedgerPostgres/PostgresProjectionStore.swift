@@ -249,11 +249,7 @@ final class PostgresProjectionTransaction: ProjectionTransaction {
 
         if tables == .live {
             // Changes from the first one replaced on: a correction may have shortened the history.
-            try session.execute(
-                """
-                DELETE FROM membership_tier_history h USING unnest($1::text[], $2::bigint[]) AS d(client, from_seq)
-                WHERE h.client = d.client AND h.seq >= d.from_seq
-                """, try PostgresBindings(clients, all.map(\.tierHistoryFrom)))
+            try deleteRows(of: clients, from: "membership_tier_history", whereAtLeast: "seq", all.map(\.tierHistoryFrom))
         }
         let history = all.flatMap { rows in rows.tierHistory.map { (rows.membership.client, $0) } }
         if !history.isEmpty {
@@ -329,11 +325,8 @@ final class PostgresProjectionTransaction: ProjectionTransaction {
             """,
             try PostgresBindings(clients, all.map(\.foldVersion), all.map { ByteBuffer(bytes: $0.foldSnapshot) }, all.map(\.foldPageCount)))
         if tables == .live {
-            try session.execute(
-                """
-                DELETE FROM projection_fold_pages p USING unnest($1::text[], $2::bigint[]) AS d(client, count)
-                WHERE p.client = d.client AND p.page >= d.count
-                """, try PostgresBindings(clients, all.map(\.foldPageCount)))
+            // Pages past each client's count now: its lots fit in fewer.
+            try deleteRows(of: clients, from: "projection_fold_pages", whereAtLeast: "page", all.map(\.foldPageCount))
         }
         let pages = all.flatMap { rows in rows.foldPages.map { (rows.membership.client, $0) } }
         if !pages.isEmpty {
@@ -344,6 +337,16 @@ final class PostgresProjectionTransaction: ProjectionTransaction {
                 """,
                 try PostgresBindings(pages.map(\.0), pages.map(\.1.index), pages.map { ByteBuffer(bytes: $0.1.lots) }))
         }
+    }
+
+    /// Deletes each client's rows of a live table whose `column` is the client's `from` or
+    /// more (the stale tail of a list the clients' new rows replace).
+    private func deleteRows(of clients: [String], from table: String, whereAtLeast column: String, _ from: [Int64]) throws {
+        try session.execute(
+            """
+            DELETE FROM \(table) t USING unnest($1::text[], $2::bigint[]) AS d(client, from_value)
+            WHERE t.client = d.client AND t.\(column) >= d.from_value
+            """, try PostgresBindings(clients, from))
     }
 
     func setCheckpoint(_ position: Int64, rulesVersion: String?, builtAt: Timestamp?) throws {

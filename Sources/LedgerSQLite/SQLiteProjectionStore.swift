@@ -347,10 +347,7 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
 
         if tables == .live {
             // Changes from the first one replaced on: a correction may have shortened the history.
-            let stale = try connection.cached("DELETE FROM membership_tier_history WHERE client = ?1 AND seq >= ?2")
-            stale.bind(client, at: 1)
-            stale.bind(rows.tierHistoryFrom, at: 2)
-            try stale.run()
+            try deleteRows(of: client, from: "membership_tier_history", whereAtLeast: "seq", rows.tierHistoryFrom)
         }
         try insertAll(rows.tierHistory, into: .tierHistory, tables) { statement, change, at in
             statement.bind(client, at: at)
@@ -401,16 +398,23 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         snapshot.bind(rows.foldPageCount, at: 4)
         try snapshot.run()
         if tables == .live {
-            let stale = try connection.cached("DELETE FROM projection_fold_pages WHERE client = ?1 AND page >= ?2")
-            stale.bind(client, at: 1)
-            stale.bind(rows.foldPageCount, at: 2)
-            try stale.run()
+            // Pages past the client's count now: its lots fit in fewer.
+            try deleteRows(of: client, from: "projection_fold_pages", whereAtLeast: "page", rows.foldPageCount)
         }
         try insertAll(rows.foldPages, into: .foldPages, tables) { statement, page, at in
             statement.bind(client, at: at)
             statement.bind(page.index, at: at + 1)
             statement.bind(page.lots, at: at + 2)
         }
+    }
+
+    /// Deletes a client's rows of a live table whose `column` is `from` or more (the stale
+    /// tail of a list the client's new rows replace).
+    private func deleteRows(of client: String, from table: String, whereAtLeast column: String, _ from: Int64) throws {
+        let statement = try connection.cached("DELETE FROM \(table) WHERE client = ?1 AND \(column) >= ?2")
+        statement.bind(client, at: 1)
+        statement.bind(from, at: 2)
+        try statement.run()
     }
 
     private func bind(_ statement: Statement, _ value: Int64?, at index: Int32) {
