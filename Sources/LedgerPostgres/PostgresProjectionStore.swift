@@ -146,12 +146,17 @@ final class PostgresProjectionStore: ProjectionStore {
     }
 
     func foldSnapshots(_ body: (String, StoredFold) throws -> Void) throws {
-        for row in try session.query("SELECT client, snapshot, pages FROM projection_fold ORDER BY client COLLATE \"C\"") {
+        // Every page in one query rather than one round trip per client that has pages (the
+        // result of a query is held whole anyway, like the folds the insight keeps).
+        var pages: [String: [[UInt8]]] = [:]
+        for row in try session.query("SELECT client, lots FROM projection_fold_pages ORDER BY client, page") {
+            let c = row.makeRandomAccess()
+            pages[try c.string(0), default: []].append(try c.bytes(1))
+        }
+        for row in try session.query("SELECT client, snapshot FROM projection_fold ORDER BY client COLLATE \"C\"") {
             let c = row.makeRandomAccess()
             let client = try c.string(0)
-            var fold = StoredFold(snapshot: try c.bytes(1))
-            if try c.int64(2) > 0 { fold.pages = try PostgresProjectionTransaction.pages(of: client, on: session) }
-            try body(client, fold)
+            try body(client, StoredFold(snapshot: try c.bytes(1), pages: pages.removeValue(forKey: client) ?? []))
         }
     }
 }

@@ -190,7 +190,7 @@ extension ClientFold {
         var changed: [FoldPage] = []
         for page in 0..<pageCount {
             let range = page * size..<(page + 1) * size
-            if page < storedPageCount, storedLots.count >= range.upperBound, lots[range] == storedLots[range] { continue }
+            if page < storedPageCount, lots[range] == storedLots[range] { continue }
             var w = BinaryWriter(capacity: size * 10)
             state.encodeLots(range, to: &w)
             changed.append(FoldPage(index: Int64(page), lots: w.bytes))
@@ -232,6 +232,8 @@ extension ClientFold {
         let format = try r.int()
         guard format == ClientFold.snapshotFormat else { throw UnknownSnapshotFormat(found: format) }
         state = try ClientState(from: &r, lotPages: stored.pages)
+        // Full pages, as `stored()` writes them: the comparison of pages counts on it.
+        guard state.lots.count >= stored.pages.count * ClientFold.lotsPerPage else { throw BinaryReader.Malformed() }
         storedLots = state.lots
         storedPageCount = stored.pages.count
         registeredDay = try r.optional { try $0.int() }

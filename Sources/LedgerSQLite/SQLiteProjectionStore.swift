@@ -222,7 +222,8 @@ final class SQLiteProjectionTransaction: ProjectionTransaction {
         return try statement.step() ? statement.blob(at: 0) : nil
     }
 
-    /// The tables `put` writes, with their column counts.
+    /// The tables `put` writes, with their columns in binding order and their keys (the same
+    /// as ProjectionSchema's CREATE statements: the two change together).
     private enum Table: Int {
         case membership, tierHistory, retentionClients, retentionMonths, eligibility, fold, foldPages
 

@@ -44,6 +44,16 @@ struct FoldPagesTests {
             #expect(throws: BinaryReader.Malformed.self) {
                 _ = try ClientFold(stored: StoredFold(snapshot: stored.snapshot, pages: stored.changedPages.map(\.lots) + [stored.changedPages[0].lots]))
             }
+            // The right lots in pages that are not full (a damaged table): refused, not compared
+            // page by page past the lots read.
+            func lots(_ range: Range<Int>) -> [UInt8] {
+                var w = BinaryWriter()
+                fold.state.encodeLots(range, to: &w)
+                return w.bytes
+            }
+            #expect(throws: BinaryReader.Malformed.self) {
+                _ = try ClientFold(stored: StoredFold(snapshot: stored.snapshot, pages: [lots(0..<256), lots(256..<384), lots(384..<512)]))
+            }
         }
     }
 

@@ -136,17 +136,8 @@ public struct BinaryReader {
             index += 1
             return Int64(bitPattern: result >> 1) ^ -Int64(bitPattern: result & 1)
         }
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard index < bytes.count, shift < 64 else { throw Malformed() }
-            let byte = bytes[index]
-            index += 1
-            result |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { break }
-            shift += 7
-        }
-        let value = Int64(bitPattern: result >> 1) ^ -Int64(bitPattern: result & 1)
+        var value: Int64 = 0
+        try ints(1, into: &value)
         return value
     }
 

@@ -534,12 +534,8 @@ public struct ClientState: Sendable {
     public mutating func dropSpentLots(awardedAtOrBefore cutoff: Timestamp) {
         // Lots are in award order: the search stops at the first lot after the cutoff (a
         // snapshot written every catch-up mostly finds nothing to drop).
-        var any = false
-        for lot in lots {
-            if lot.awardedAt > cutoff { break }
-            if lot.remaining == 0 { any = true; break }
-        }
-        guard consumptionOutsideLots == 0, any else { return }
+        guard consumptionOutsideLots == 0, lots.prefix(while: { $0.awardedAt <= cutoff }).contains(where: { $0.remaining == 0 })
+        else { return }
         let dropped = lots.map { $0.remaining == 0 && $0.awardedAt <= cutoff }
         var replay = self
         for index in replay.lots.indices { replay.lots[index].consumed = 0 }
@@ -779,9 +775,8 @@ extension ClientState {
         }
     }
 
-    /// Reads lots written by `encodeLots` and appends them.
-    private mutating func decodeLots(from r: inout BinaryReader) throws {
-        let count = try r.count()
+    /// Reads the lots of a run written by `encodeLots`, after its count, and appends them.
+    private mutating func decodeLots(_ count: Int, from r: inout BinaryReader) throws {
         guard count > 0 else { return }
         var previous: Int64 = 0
         let lifetime = adjustmentLotLifetimeDays * Timestamp.millisecondsPerDay
@@ -825,17 +820,18 @@ extension ClientState {
                 reason: try r.choice(TierChangeReason.self)))
         }
         let paged = try r.int()
+        let unpaged = try r.count()
+        guard paged >= 0, paged <= Int64(Int32.max) else { throw BinaryReader.Malformed() }
         // Room for the lots a catch-up adds, so the first one does not copy them all.
-        let estimate = Int(clamping: max(0, paged)) + 256
-        lots.reserveCapacity(estimate + estimate / 8 + 4)
+        let lotCount = Int(paged) + unpaged
+        lots.reserveCapacity(lotCount + lotCount / 8 + 4)
         for page in lotPages {
             var pageReader = BinaryReader(page)
-            try decodeLots(from: &pageReader)
+            try decodeLots(try pageReader.count(), from: &pageReader)
             guard pageReader.isAtEnd else { throw BinaryReader.Malformed() }
         }
-        guard Int64(lots.count) == paged else { throw BinaryReader.Malformed() }
-        try decodeLots(from: &r)
-        let lotCount = lots.count
+        guard lots.count == Int(paged) else { throw BinaryReader.Malformed() }
+        try decodeLots(unpaged, from: &r)
         let consumptionCount = try r.count()
         consumptions.reserveCapacity(consumptionCount)
         var previousAt: Int64 = 0
