@@ -11,7 +11,7 @@ import LedgerStorage
 /// so the events are not kept as values: each is appended, in the stored text form, to a
 /// buffer that moves to an unlinked temporary file (`ScratchFile`) past `bufferLimit` bytes, and each record
 /// points back at the previous record of its client. Memory is the buffer and one offset per
-/// client touched; a late fact reads its client's records back and decodes them with the one
+/// client touched, kept by the client's number in the pass (`ClientNumbers`); a late fact reads its client's records back and decodes them with the one
 /// stored-event decoder. Nothing of the file outlives the import (it has no name once
 /// created, and is closed with the log).
 final class PlannedLog {
@@ -24,26 +24,24 @@ final class PlannedLog {
     /// Bytes already in the file; the buffer starts at this offset.
     private var flushed: Int64 = 0
     private let file = ScratchFile(holding: "the planned events")
-    /// The offset of each client's latest record, plus one (0: none).
-    private var latest: [String: Int64] = [:]
+    /// The offset of each client's latest record, plus one (0: none), by client number.
+    private var latest: [Int64] = []
 
     init(bufferLimit: Int = PlannedLog.defaultBufferLimit) {
         self.bufferLimit = max(1, bufferLimit)
         buffer.reserveCapacity(min(self.bufferLimit, 1 << 16))
     }
 
-    /// Whether any event has been planned for the client.
-    func hasEvents(of clientId: String) -> Bool { latest[clientId] != nil }
-
-    /// Notes an event planned for a client.
-    func append(_ clientId: String, _ event: NewEvent, isDecision: Bool) throws {
+    /// Notes an event planned for the client numbered `number` (`clientId` names it in an error).
+    func append(_ number: Int, _ clientId: String, _ event: NewEvent, isDecision: Bool) throws {
         let offset = flushed + Int64(buffer.count)
         let id = Array(event.eventId.utf8), type = Array(event.type.utf8), data = Array(event.data.utf8)
         guard id.count <= Int(UInt16.max), type.count <= Int(UInt8.max), data.count <= Int(Int32.max) else {
             throw StorageError.backend("a planned event of \(clientId) is too large to keep")
         }
         let length = Self.headerSize + id.count + type.count + data.count
-        put(UInt64(bitPattern: latest[clientId] ?? 0), 8)
+        if number >= latest.count { latest.append(contentsOf: repeatElement(0, count: number + 1 - latest.count)) }
+        put(UInt64(bitPattern: latest[number]), 8)
         put(UInt64(length), 4)
         buffer.append(isDecision ? 1 : 0)
         put(UInt64(event.schemaVersion), 2)
@@ -54,14 +52,14 @@ final class PlannedLog {
         buffer += id
         buffer += type
         buffer += data
-        latest[clientId] = offset + 1
+        latest[number] = offset + 1
         if buffer.count >= bufferLimit { try flush() }
     }
 
-    /// The client's planned events, in the order they were planned.
-    func events(of clientId: String) throws -> [LoggedEvent] {
+    /// The planned events of the client numbered `number`, in the order they were planned.
+    func events(of number: Int) throws -> [LoggedEvent] {
         var events: [LoggedEvent] = []
-        var next = latest[clientId] ?? 0
+        var next = number < latest.count ? latest[number] : 0
         while next > 0 {
             let record = try read(at: next - 1)
             events.append(record.event)

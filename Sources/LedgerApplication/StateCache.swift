@@ -33,6 +33,9 @@ struct StateCache {
     private(set) var residentBytes = 0
     let residentLimit: Int
     private let spill = StateSpill()
+    /// The clients this transaction has met, numbered: the spill and the planned log keep
+    /// their entries by number.
+    private var numbers = ClientNumbers()
     private var campaigns: [String: CampaignState] = [:]
     /// The open event-triggered campaigns and their budgets, read when the transaction began.
     var book = CampaignBook.empty
@@ -60,8 +63,8 @@ struct StateCache {
     }
 
     /// Notes an event planned for a client in this transaction.
-    func logged(_ clientId: String, _ event: NewEvent, isDecision: Bool) throws {
-        try planned.append(clientId, event, isDecision: isDecision)
+    mutating func logged(_ clientId: String, _ event: NewEvent, isDecision: Bool) throws {
+        try planned.append(numbers.number(adding: clientId), clientId, event, isDecision: isDecision)
     }
 
     /// A client's stream as recorded so far, this transaction's planned events included.
@@ -76,7 +79,7 @@ struct StateCache {
                 return true
             }
         }
-        events += try planned.events(of: clientId)
+        if let number = numbers.number(of: clientId) { events += try planned.events(of: number) }
         return events
     }
 
@@ -85,7 +88,9 @@ struct StateCache {
             residentBytes -= resident.bytes
             return resident.state
         }
-        if let state = try spill.take(id) { return state }
+        if spill.count > 0, let number = numbers.number(of: id), let state = try spill.take(number: number, id: id) {
+            return state
+        }
         if let state = warm.removeValue(forKey: id) ?? (reader === ledger.store ? ledger.warmClients.take(id) : nil) {
             let current = try session.map { try $0.version(of: state.stream) } ?? reader.version(of: state.stream)
             if current == state.version { return state }
@@ -141,7 +146,7 @@ struct StateCache {
             let (id, stamp) = order[orderHead]
             orderHead += 1
             guard let resident = clients[id], resident.serial == stamp else { continue }
-            try spill.put(resident.state)
+            try spill.put(resident.state, number: numbers.number(adding: id))
             clients.removeValue(forKey: id)
             residentBytes -= resident.bytes
         }
@@ -202,30 +207,37 @@ struct StateCache {
 }
 
 /// Client states an import has set aside past its memory budget, each in the snapshot form
-/// (`ClientState.encode`) in a slot of a `ScratchFile`. A client keeps its slot for the whole
-/// import and is written again in place while its state fits (slots have a quarter's room to
-/// grow), so the file grows with the clients, not with the events. Memory: one slot entry per
-/// client set aside at least once.
+/// (`ClientState.encode`) in a slot of a `ScratchFile`, found by the client's number in the
+/// pass (`ClientNumbers`). A client keeps its slot for the whole import and is written again
+/// in place while its state fits (slots have a quarter's room to grow), so the file grows with
+/// the clients, not with the events. Memory: 16 bytes for each number up to the highest set
+/// aside.
 final class StateSpill {
     private let file = ScratchFile(holding: "the client states set aside")
-    private var slots: [String: Slot] = [:]
+    private var slots: [Slot] = []
     private var end: Int64 = 0
     private var writer = BinaryWriter(capacity: 1_024)
     /// States held in the file now.
     private(set) var count = 0
 
-    /// 16 bytes, so that a million clients' slots stay a few tens of megabytes.
+    /// 16 bytes, so that a million clients' slots stay at 16 MB.
     private struct Slot {
         var offset: Int64
         var capacity: UInt32
         /// Bytes of the state held there; 0 when the client's state is in memory.
         var length: UInt32
+
+        static let empty = Slot(offset: 0, capacity: 0, length: 0)
     }
 
-    func put(_ state: ClientState) throws {
+    /// Sets aside the state of the client numbered `number`.
+    func put(_ state: ClientState, number: Int) throws {
         writer.removeAll()
         state.encode(to: &writer)
-        var slot = slots[state.clientId] ?? Slot(offset: 0, capacity: 0, length: 0)
+        if number >= slots.count {
+            slots.append(contentsOf: repeatElement(.empty, count: number + 1 - slots.count))
+        }
+        var slot = slots[number]
         if Int(slot.capacity) < writer.count {
             let capacity = (writer.count + writer.count / 4 + 63) & ~63
             guard let narrow = UInt32(exactly: capacity) else {
@@ -238,12 +250,14 @@ final class StateSpill {
         try writer.withUnsafeBytes { try file.write($0, at: slot.offset) }
         if slot.length == 0 { count += 1 }
         slot.length = UInt32(writer.count)
-        slots[state.clientId] = slot
+        slots[number] = slot
     }
 
-    /// The client's state, if it is held here (it then leaves the file).
-    func take(_ id: String) throws -> ClientState? {
-        guard var slot = slots[id], slot.length > 0 else { return nil }
+    /// The state of the client numbered `number`, if it is held here (it then leaves the
+    /// file); `id` names the client in an error and is checked against the state read.
+    func take(number: Int, id: String) throws -> ClientState? {
+        guard number < slots.count, slots[number].length > 0 else { return nil }
+        let slot = slots[number]
         var reader = BinaryReader(try file.read(count: Int(slot.length), at: slot.offset))
         let state: ClientState
         do {
@@ -251,8 +265,10 @@ final class StateSpill {
         } catch {
             throw StorageError.backend("the state of client \(id) set aside by this import cannot be read back from its temporary file")
         }
-        slot.length = 0
-        slots[id] = slot
+        guard state.clientId == id else {
+            throw StorageError.backend("the state set aside for client \(id) is the state of \(state.clientId)")
+        }
+        slots[number].length = 0
         count -= 1
         return state
     }

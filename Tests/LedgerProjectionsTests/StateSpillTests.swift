@@ -68,15 +68,34 @@ import LedgerTestSupport
         }
         #expect(state.lots.count >= 40)
         let spill = StateSpill()
-        try spill.put(state)
+        try spill.put(state, number: 3)
         #expect(spill.count == 1)
-        let back = try #require(try spill.take("C0001"))
+        #expect(throws: StorageError.self, "a number's state is checked to be its client's") { try spill.take(number: 3, id: "C0002") }
+        let back = try #require(try spill.take(number: 3, id: "C0001"))
         #expect(spill.count == 0)
-        #expect(try spill.take("C0001") == nil, "taken states leave the file")
+        #expect(try spill.take(number: 3, id: "C0001") == nil, "taken states leave the file")
         var original = BinaryWriter(), copy = BinaryWriter()
         state.encode(to: &original)
         back.encode(to: &copy)
         #expect(original.bytes == copy.bytes)
-        #expect(try spill.take("C0002") == nil)
+        #expect(try spill.take(number: 0, id: "C0000") == nil)
+        #expect(try spill.take(number: 9, id: "C0009") == nil, "past the numbers set aside")
+    }
+
+    @Test("client numbers are given in the order ids are first met, found again whatever the table's growth, and give the id back")
+    func clientNumbers() throws {
+        var numbers = ClientNumbers()
+        let ids = (0..<5_000).map { "C\($0 * 7919 % 100_003)" } + ["", "é-client", String(repeating: "x", count: 300)]
+        for (index, id) in ids.enumerated() { #expect(try numbers.number(adding: id) == index) }
+        #expect(numbers.count == ids.count)
+        for (index, id) in ids.enumerated().reversed() {
+            #expect(numbers.number(of: id) == index)
+            #expect(try numbers.number(adding: id) == index, "an id met before keeps its number")
+            #expect(numbers.id(of: index) == id)
+        }
+        #expect(numbers.count == ids.count)
+        #expect(numbers.number(of: "C100003") == nil)
+        #expect(numbers.number(of: "C1 ") == nil, "a longer id sharing a prefix is another id")
+        #expect(numbers.number(of: "e\u{301}-client") == nil, "ids are compared byte for byte, as the log stores them")
     }
 }
