@@ -5,7 +5,18 @@ import LedgerStorage
 /// cached in both directions. The catalogue tables are append-only, so a cached entry never
 /// goes stale; entries added by a transaction become visible to later ones only when it
 /// commits (`commit`), and are forgotten when it rolls back (`rollback`).
+///
+/// Event types and rules versions are few; streams are one a client, so their cache is
+/// bounded: past `streamLimit` names (committed, or added by the open transaction) it starts
+/// again empty, and a name not cached is read from the table (on the writer's connection that
+/// sees its own transaction's). An import of a million clients would otherwise hold every
+/// stream's name twice over, about 100 MB. A scan of the whole log that asks for every
+/// stream (`loadAllStreams`) keeps them all for as long as it needs them.
 final class Catalog {
+    /// Stream names cached at most, in each direction (about 3 MB a direction); tests make
+    /// it small.
+    var streamLimit = 1 << 16
+
     struct Table {
         let name: String
         let column: String
@@ -47,7 +58,7 @@ final class Catalog {
         statement.bind(name, at: 1)
         guard try statement.step() else { return nil }
         let id = statement.int64(at: 0)
-        update(kind) { $0.ids[name] = id; $0.names[id] = name }
+        cache(name, id, kind)
         return id
     }
 
@@ -59,7 +70,12 @@ final class Catalog {
         insert.bind(name, at: 1)
         try insert.run()
         let id = connection.lastInsertedRowID
-        update(kind) { $0.pending[name] = id }
+        let bounded = kind == .stream, limit = streamLimit
+        update(kind) { table in
+            // A name dropped from `pending` is found again in the table, inside the transaction.
+            if bounded, table.pending.count >= limit { table.pending.removeAll(keepingCapacity: true) }
+            table.pending[name] = id
+        }
         return id
     }
 
@@ -74,8 +90,21 @@ final class Catalog {
         statement.bind(id, at: 1)
         guard try statement.step() else { return nil }
         let name = statement.string(at: 0)
-        update(kind) { $0.ids[name] = id; $0.names[id] = name }
+        cache(name, id, kind)
         return name
+    }
+
+    /// Caches a name read from its table; the stream cache starts again past its bound.
+    private func cache(_ name: String, _ id: Int64, _ kind: Kind) {
+        let bounded = kind == .stream && !allStreamsLoaded, limit = streamLimit
+        update(kind) { table in
+            if bounded, table.ids.count >= limit {
+                table.ids.removeAll(keepingCapacity: true)
+                table.names.removeAll(keepingCapacity: true)
+            }
+            table.ids[name] = id
+            table.names[id] = name
+        }
     }
 
     /// Caches every stream at once, for a scan of the whole log.
@@ -94,19 +123,17 @@ final class Catalog {
     /// The write transaction that added entries committed: they are real now.
     func commit() throws {
         for kind in [Kind.stream, .type, .rules] {
-            update(kind) { table in
-                for (name, id) in table.pending {
-                    table.ids[name] = id
-                    table.names[id] = name
-                }
-                table.pending = [:]
-            }
+            let pending = table(kind).pending
+            update(kind) { $0.pending = [:] }
+            for (name, id) in pending { cache(name, id, kind) }
         }
     }
 
-    /// The write transaction rolled back: its entries never existed.
+    /// The write transaction rolled back: its entries never existed. Streams read from the
+    /// table inside it may have been its own, so the stream cache starts again.
     func rollback() {
         for kind in [Kind.stream, .type, .rules] { update(kind) { $0.pending = [:] } }
+        update(.stream) { $0.ids = [:]; $0.names = [:] }
         allStreamsLoaded = false
     }
 }

@@ -17,7 +17,15 @@ final class SQLiteAppendTransaction: AppendTransaction {
     let recordedAt: String
     private let recordedMs: Int64
     var recordedMoment: Timestamp { Timestamp(millisecondsSinceEpoch: recordedMs) }
-    var versions: [String: Int64] = [:]
+    /// Stream versions as this transaction has them; bounded like the catalogue's stream
+    /// cache (a version not kept is read again, the transaction's own rows included).
+    private var versions: [String: Int64] = [:]
+
+    private func keep(_ version: Int64, of stream: String) {
+        if versions.count >= catalog.streamLimit, versions[stream] == nil { versions.removeAll(keepingCapacity: true) }
+        versions[stream] = version
+    }
+
     /// When the log was empty as the transaction began, the only stored ids are the ones
     /// written in it: a fixed-size filter of them says which can not be stored, so most
     /// lookups never touch the index (8 MiB, whatever the size of the import).
@@ -64,7 +72,7 @@ final class SQLiteAppendTransaction: AppendTransaction {
             defer { versionQuery.reset() }
             version = try versionQuery.step() ? versionQuery.int64(at: 0) : 0
         }
-        versions[stream] = version
+        keep(version, of: stream)
         return version
     }
 
@@ -119,7 +127,7 @@ final class SQLiteAppendTransaction: AppendTransaction {
         }
         lastPosition = position
         lastHash = hash
-        versions[event.stream] = version
+        keep(version, of: event.stream)
         idsWrittenToEmptyLog?.insert(event.eventId)
         return AppendOutcome(position: position, version: version, written: true)
     }
@@ -139,7 +147,7 @@ extension SQLiteAppendTransaction {
             recordedMs: recorded.millisecondsSinceEpoch, data: event.data, metadata: event.metadata, hash: hash))
         lastPosition = position
         lastHash = hash
-        versions[event.stream] = version
+        keep(version, of: event.stream)
         idsWrittenToEmptyLog?.insert(event.eventId)
     }
 }

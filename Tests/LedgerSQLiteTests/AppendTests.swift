@@ -3,7 +3,7 @@ import LedgerTestSupport
 import Testing
 
 @testable import LedgerCore
-import LedgerSQLite
+@testable import LedgerSQLite
 import LedgerStorage
 
 @Suite("Appending to the event log")
@@ -201,5 +201,52 @@ struct AppendTests {
             #expect(try log.events(.all).map(\.position) == [1])
             #expect(try log.verifyChain().isIntact)
         }
+    }
+}
+
+@Suite("The stream cache of a writer is bounded")
+struct StreamCacheBoundTests {
+    /// Events of twelve streams over three transactions and one rolled back between them:
+    /// two events of a stream in one transaction, streams coming back after the cache has
+    /// started again, a rolled-back transaction's new streams and an event of a stored one.
+    static func appendAll(_ log: SQLiteEventStore) throws -> [String] {
+        let clients = (0..<12).map { "K\($0)" }
+        for round in 0..<3 {
+            // R1 first comes in a transaction that rolls back; it is written in the last round.
+            let order = round == 2 ? ["R1"] + clients : round == 0 ? clients : clients.reversed()
+            try log.append(order.flatMap { client in
+                ["a", "b"].map { clientEvent(client, id: EventID.derived(from: "\(round)-\(client)-\($0)")) }
+            })
+            if round == 1 {
+                _ = try? log.write { transaction -> Void in
+                    // R1 again once the cache has started again: its id is read from the table,
+                    // where only this transaction has it.
+                    for client in ["R1", "R2", "R3", "R4", "R5", "R1", "K3"] { try transaction.append(clientEvent(client)) }
+                    throw StorageError.backend("rolled back on purpose")
+                }
+            }
+        }
+        #expect(try log.verifyChain().isIntact)
+        for client in ["R2", "R5"] { #expect(try log.version(of: "client/\(client)") == 0) }
+        #expect(try log.version(of: "client/R1") == 2)
+        #expect(try log.version(of: "client/K3") == 6)
+        return try log.events(.all).map { "\($0.position) \($0.stream) \($0.version) \($0.eventId)" }
+    }
+
+    @Test("with room for three streams, twelve streams get the positions and versions of an unbounded cache, and a rolled-back transaction's streams are not taken for stored ones")
+    func boundedCacheWritesTheSameLog() throws {
+        let bounded = try withNewLog { log, _ in
+            log.catalog.streamLimit = 3
+            return try Self.appendAll(log)
+        }
+        let unbounded = try withNewLog { log, _ in try Self.appendAll(log) }
+        #expect(bounded.count == 74)
+        #expect(bounded == unbounded)
+        let streams = try withNewLog { log, _ in
+            log.catalog.streamLimit = 3
+            _ = try Self.appendAll(log)
+            return try log.connection.scalarInt("SELECT count(*) FROM streams")
+        }
+        #expect(streams == 13, "the rolled-back streams left no row")
     }
 }
