@@ -29,6 +29,9 @@ struct ClientNumbers {
     /// How many ids have a number.
     var count: Int { ends.count }
 
+    /// Bytes the table holds, room to grow included.
+    var approximateBytes: Int { bytes.capacity + ends.capacity * MemoryLayout<Int>.stride + slots.capacity * 4 }
+
     /// The number of an id met before; nil for one never met.
     func number(of id: String) -> Int? {
         var id = id

@@ -32,6 +32,9 @@ final class PlannedLog {
         buffer.reserveCapacity(min(self.bufferLimit, 1 << 16))
     }
 
+    /// Bytes held in memory: the buffer and the offsets by client.
+    var approximateBytes: Int { buffer.capacity + latest.capacity * 8 }
+
     /// Notes an event planned for the client numbered `number` (`clientId` names it in an error).
     func append(_ number: Int, _ clientId: String, _ event: NewEvent, isDecision: Bool) throws {
         let offset = flushed + Int64(buffer.count)

@@ -7,10 +7,13 @@ import LedgerStorage
 /// Client and campaign states for one transaction: folded from the log on first touch, then
 /// kept so an import never re-reads a stream per event.
 ///
-/// Client states stay in memory up to `residentLimit` bytes (`ClientState.approximateBytes`);
-/// past it, the least recently used are set aside in a `StateSpill` (a temporary file) and
-/// read back when their client comes again, so an import of any number of clients holds a
-/// bounded amount of them. A state set aside is exactly the one in memory (the snapshot
+/// Client states stay in memory up to `residentLimit` bytes (`ClientState.approximateBytes`),
+/// less what the cache keeps for every client it has met (`bookkeepingBytes`: the client
+/// numbers, where each state set aside lies, each client's latest planned event) down to an
+/// eighth of the limit; past it, the least recently used are set aside in a `StateSpill` (a
+/// temporary file) and read back when their client comes again, so an import holds a bounded
+/// amount of them: at a million clients the bookkeeping is about 47 MB a pass, and the states
+/// give way to it. A state set aside is exactly the one in memory (the snapshot
 /// form keeps every field), so where a state lives changes no decision.
 struct StateCache {
     /// Bytes of client states kept in memory by default: the 1,000 clients of the benchmark,
@@ -99,6 +102,13 @@ struct StateCache {
         return try StreamFold(store: reader, rules: ledger.rules).fold(id)
     }
 
+    /// Bytes kept for the clients met, whether their states are in memory or not.
+    var bookkeepingBytes: Int { numbers.approximateBytes + spill.approximateBytes + planned.approximateBytes }
+
+    /// The bytes of resident states past which the least recently used are set aside: the
+    /// limit less the bookkeeping, never below an eighth of the limit.
+    private var effectiveLimit: Int { max(residentLimit / 8, residentLimit - bookkeepingBytes) }
+
     /// How many client states the cache holds in memory.
     var clientCount: Int { clients.count }
 
@@ -129,7 +139,7 @@ struct StateCache {
         if let old = clients.updateValue(resident, forKey: state.clientId) { residentBytes -= old.bytes }
         residentBytes += resident.bytes
         order.append((state.clientId, serial))
-        if residentBytes > residentLimit {
+        if residentBytes > effectiveLimit {
             try setAsideLeastRecent()
         } else if order.count - orderHead > 2 * clients.count + 4_096 {
             // Mostly stale entries (a few clients stored many times): keep the current ones.
@@ -141,8 +151,8 @@ struct StateCache {
     /// Moves the least recently stored client states to the spill until the resident ones
     /// are down to three quarters of the limit (so that this happens in runs, not per event).
     private mutating func setAsideLeastRecent() throws {
-        let target = residentLimit / 4 * 3
-        while residentBytes > target, orderHead < order.count {
+        // The target is asked again each time: setting a state aside may grow the bookkeeping.
+        while residentBytes > effectiveLimit / 4 * 3, orderHead < order.count {
             let (id, stamp) = order[orderHead]
             orderHead += 1
             guard let resident = clients[id], resident.serial == stamp else { continue }
@@ -219,6 +229,9 @@ final class StateSpill {
     private var writer = BinaryWriter(capacity: 1_024)
     /// States held in the file now.
     private(set) var count = 0
+
+    /// Bytes held in memory: the slots and the encoding buffer.
+    var approximateBytes: Int { slots.capacity * MemoryLayout<Slot>.stride + writer.capacity }
 
     /// 16 bytes, so that a million clients' slots stay at 16 MB.
     private struct Slot {

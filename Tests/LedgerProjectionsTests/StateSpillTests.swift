@@ -98,4 +98,26 @@ import LedgerTestSupport
         #expect(numbers.number(of: "C1 ") == nil, "a longer id sharing a prefix is another id")
         #expect(numbers.number(of: "e\u{301}-client") == nil, "ids are compared byte for byte, as the log stores them")
     }
+
+    @Test("what a pass keeps for every client it meets counts against its budget of states: past it the states give way, down to an eighth of the budget, and every state comes back")
+    func bookkeepingCountsAgainstTheBudget() throws {
+        try withTemporaryLedger { store in
+            let ledger = store.ledger(try defaultRules())
+            let limit = 1 << 20
+            var states = StateCache(ledger: ledger, reader: store.log, session: nil, logWasEmpty: true, residentLimit: limit)
+            let ids = (0..<30_000).map { "C\($0)" }
+            var largestResident = 0
+            for id in ids {
+                var state = try states.client(id)
+                state.apply(.clientRegistered(name: "Ann Lee", segment: .retail, investorType: .ordinary, branch: "SH"), at: at("2024-01-01T00:00:00Z"))
+                try states.store(state)
+                largestResident = max(largestResident, states.residentBytes)
+                #expect(states.residentBytes <= max(limit / 8, limit - states.bookkeepingBytes) + state.approximateBytes)
+            }
+            #expect(states.bookkeepingBytes > limit / 2, "thirty thousand clients' numbers and slots")
+            #expect(states.residentBytes < limit / 4, "the states gave way to the bookkeeping")
+            #expect(largestResident > limit / 2, "before the bookkeeping grew, the states had the budget")
+            for id in ids.shuffled().prefix(500) { #expect(try states.client(id).clientId == id) }
+        }
+    }
 }

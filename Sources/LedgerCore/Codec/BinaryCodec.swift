@@ -42,6 +42,9 @@ public struct BinaryWriter {
     /// How many bytes have been written.
     public var count: Int { storage.count }
 
+    /// How many bytes the writer has room for.
+    public var capacity: Int { storage.capacity }
+
     /// The bytes written so far, without copying them out.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: storage.pointer, count: storage.count))
